@@ -1,0 +1,100 @@
+#include "services/serve.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "common/logging.h"
+#include "services/tessera_server.h"
+
+// -1 / "" mean "not given": the config file's value (or the default) stays.
+ABSL_FLAG(std::string, config, "", "JSON config file (keys: see services/server_config.h)");
+ABSL_FLAG(int, port, -1, "gRPC port (default 50051; 0 picks a free port)");
+ABSL_FLAG(std::string, host, "", "address to bind (default 0.0.0.0)");
+ABSL_FLAG(int, http_port, -1, "HTTP port for the OpenAI-compatible API, /metrics, /healthz");
+ABSL_FLAG(std::string, data_dir, "", "data directory (default ./tessera-data)");
+ABSL_FLAG(std::string, log_level, "", "trace, debug, info, warn or error (default info)");
+ABSL_FLAG(std::string, port_file, "", "write the bound gRPC port to this file once serving");
+ABSL_FLAG(int64_t, max_document_bytes, -1, "largest accepted document in bytes (default 64 MiB)");
+ABSL_FLAG(std::string, models_dir, "", "directory of model directories (e.g. ../shared/models)");
+ABSL_FLAG(int, drain_seconds, -1, "seconds to let in-flight calls finish on SIGTERM (default 20)");
+
+namespace tessera::services {
+
+absl::StatusOr<ServerConfig> ServerConfigFromFlags() {
+  ServerConfig config;
+  if (!absl::GetFlag(FLAGS_config).empty()) {
+    auto loaded = LoadServerConfig(absl::GetFlag(FLAGS_config));
+    if (!loaded.ok()) return loaded.status();
+    config = *loaded;
+  }
+  if (absl::GetFlag(FLAGS_port) >= 0) config.port = absl::GetFlag(FLAGS_port);
+  if (!absl::GetFlag(FLAGS_host).empty()) config.host = absl::GetFlag(FLAGS_host);
+  if (absl::GetFlag(FLAGS_http_port) >= 0) config.http_port = absl::GetFlag(FLAGS_http_port);
+  if (!absl::GetFlag(FLAGS_data_dir).empty()) config.data_dir = absl::GetFlag(FLAGS_data_dir);
+  if (!absl::GetFlag(FLAGS_log_level).empty()) config.log_level = absl::GetFlag(FLAGS_log_level);
+  if (absl::GetFlag(FLAGS_max_document_bytes) >= 0) {
+    config.max_document_bytes = absl::GetFlag(FLAGS_max_document_bytes);
+  }
+  if (!absl::GetFlag(FLAGS_models_dir).empty()) config.models_dir = absl::GetFlag(FLAGS_models_dir);
+  if (absl::GetFlag(FLAGS_drain_seconds) >= 0) {
+    config.drain_seconds = absl::GetFlag(FLAGS_drain_seconds);
+  }
+  if (config.port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat("--port=", config.port, " is out of range"));
+  }
+  if (config.http_port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--http_port=", config.http_port, " is out of range"));
+  }
+  return config;
+}
+
+int RunServe() {
+  // Block the shutdown signals in every thread (gRPC's included, which inherit
+  // the mask); this thread receives them synchronously with sigwait.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto config = ServerConfigFromFlags();
+  if (!config.ok()) {
+    std::fprintf(stderr, "tessera serve: %s\n", std::string(config.status().message()).c_str());
+    return 2;
+  }
+  InitLogging(config->log_level);
+  if (config->http_port != 0) {
+    spdlog::warn("--http_port={}: the HTTP API is not part of this build yet; serving gRPC only",
+                 config->http_port);
+  }
+  auto server = TesseraServer::Start(*config);
+  if (!server.ok()) {
+    spdlog::error("cannot start: {}", server.status().ToString());
+    return 1;
+  }
+  if (!absl::GetFlag(FLAGS_port_file).empty()) {
+    // Write then rename, so a reader never sees a half-written port.
+    const std::string path = absl::GetFlag(FLAGS_port_file);
+    const std::string temp = path + ".tmp";
+    std::ofstream(temp) << (*server)->port() << "\n";
+    std::rename(temp.c_str(), path.c_str());
+  }
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  spdlog::info("received {}, draining for up to {}s", signal_number == SIGTERM ? "SIGTERM" : "SIGINT",
+               config->drain_seconds);
+  (*server)->Shutdown(absl::Seconds(config->drain_seconds));
+  (*server)->Wait();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace tessera::services

@@ -1,0 +1,20 @@
+// `tessera serve` / `tessera_server`: configuration from --config and flags, the
+// server started, SIGTERM/SIGINT handled with a graceful drain.
+#ifndef TESSERA_SERVICES_SERVE_H_
+#define TESSERA_SERVICES_SERVE_H_
+
+#include "absl/status/statusor.h"
+#include "services/server_config.h"
+
+namespace tessera::services {
+
+// The server configuration from --config (if given) with the serve flags on top.
+absl::StatusOr<ServerConfig> ServerConfigFromFlags();
+
+// Runs the server until SIGTERM or SIGINT, then drains. Returns the exit code.
+// Call before any other thread starts: it blocks the signals process-wide.
+int RunServe();
+
+}  // namespace tessera::services
+
+#endif  // TESSERA_SERVICES_SERVE_H_

@@ -1,0 +1,72 @@
+#include "services/server_config.h"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+
+namespace tessera::services {
+namespace {
+
+using Json = nlohmann::json;
+
+template <typename T>
+absl::Status Read(const Json& json, const std::string& key, T* out) {
+  try {
+    *out = json.get<T>();
+  } catch (const Json::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("config key \"", key, "\": ", e.what()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<ServerConfig> ParseServerConfig(const std::string& json_text,
+                                               const ServerConfig& base) {
+  Json json = Json::parse(json_text, nullptr, /*allow_exceptions=*/false, /*ignore_comments=*/true);
+  if (json.is_discarded()) return absl::InvalidArgumentError("config is not valid JSON");
+  if (!json.is_object()) return absl::InvalidArgumentError("config must be a JSON object");
+  ServerConfig config = base;
+  for (const auto& [key, value] : json.items()) {
+    absl::Status status;
+    if (key == "host") status = Read(value, key, &config.host);
+    else if (key == "port") status = Read(value, key, &config.port);
+    else if (key == "http_port") status = Read(value, key, &config.http_port);
+    else if (key == "data_dir") status = Read(value, key, &config.data_dir);
+    else if (key == "log_level") status = Read(value, key, &config.log_level);
+    else if (key == "max_document_bytes") status = Read(value, key, &config.max_document_bytes);
+    else if (key == "max_message_bytes") status = Read(value, key, &config.max_message_bytes);
+    else if (key == "drain_seconds") status = Read(value, key, &config.drain_seconds);
+    else if (key == "models_dir") status = Read(value, key, &config.models_dir);
+    else if (key == "embedder_model") status = Read(value, key, &config.embedder_model);
+    else if (key == "reranker_model") status = Read(value, key, &config.reranker_model);
+    else if (key == "generator_model") status = Read(value, key, &config.generator_model);
+    else return absl::InvalidArgumentError(absl::StrCat("unknown config key \"", key, "\""));
+    if (!status.ok()) return status;
+  }
+  if (config.port < 0 || config.port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat("port ", config.port, " is out of range"));
+  }
+  if (config.http_port < 0 || config.http_port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("http_port ", config.http_port, " is out of range"));
+  }
+  return config;
+}
+
+absl::StatusOr<ServerConfig> LoadServerConfig(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read config file ", path));
+  std::stringstream text;
+  text << in.rdbuf();
+  auto config = ParseServerConfig(text.str(), ServerConfig());
+  if (!config.ok()) {
+    return absl::Status(config.status().code(),
+                        absl::StrCat(path, ": ", config.status().message()));
+  }
+  return config;
+}
+
+}  // namespace tessera::services

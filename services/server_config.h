@@ -1,0 +1,48 @@
+// Configuration of the all-in-one server: a JSON file, then command-line flags on
+// top (a flag given on the command line wins).
+#ifndef TESSERA_SERVICES_SERVER_CONFIG_H_
+#define TESSERA_SERVICES_SERVER_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace tessera::services {
+
+struct ServerConfig {
+  // Address to bind; "127.0.0.1" for loopback only.
+  std::string host = "0.0.0.0";
+  // gRPC port; 0 picks a free port (reported in logs and --port_file).
+  int port = 50051;
+  // HTTP port for the OpenAI-compatible API, /metrics and /healthz; 0 = off.
+  int http_port = 0;
+  // Directory for the SQLite database and the indexes (created if missing).
+  std::string data_dir = "./tessera-data";
+  std::string log_level = "info";
+  // Largest accepted document (text or raw content), bytes.
+  int64_t max_document_bytes = 64ll << 20;
+  // Largest gRPC message, bytes.
+  int64_t max_message_bytes = 96ll << 20;
+  // Seconds in-flight calls may take to finish after SIGTERM.
+  int drain_seconds = 20;
+  // Directory of model directories (e.g. ../shared/models); the roles below name
+  // models inside it or give paths of their own.
+  std::string models_dir;
+  // Model paths (directories or files); empty = role not served.
+  std::string embedder_model;
+  std::string reranker_model;
+  std::string generator_model;
+};
+
+// Reads a JSON config file; keys are the field names above. Unknown keys are an
+// error (a typo should not silently fall back to a default).
+absl::StatusOr<ServerConfig> LoadServerConfig(const std::string& path);
+
+// Parses JSON text (see LoadServerConfig) over `base`.
+absl::StatusOr<ServerConfig> ParseServerConfig(const std::string& json_text,
+                                               const ServerConfig& base);
+
+}  // namespace tessera::services
+
+#endif  // TESSERA_SERVICES_SERVER_CONFIG_H_

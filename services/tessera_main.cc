@@ -1,0 +1,84 @@
+// The `tessera` command-line tool. Its commands are called by operators' scripts
+// and outside tools (see ../shared/INTERFACES.md): keep their names and flags.
+#include <cstdio>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/time.h"
+#include "services/admin_client.h"
+#include "services/serve.h"
+
+ABSL_FLAG(std::string, target, "localhost:50051", "HOST:PORT of a running Tessera server");
+ABSL_FLAG(std::string, service, "", "health: the service to check (empty = the whole server)");
+ABSL_FLAG(double, timeout_seconds, 5, "deadline of a client call");
+
+namespace {
+
+constexpr char kUsage[] =
+    "usage: tessera <command> [flags]\n"
+    "commands:\n"
+    "  serve     --port=N --data_dir=DIR [--http_port=M] [--config=FILE]  run the server\n"
+    "  health    --target=HOST:PORT [--service=NAME]   prints SERVING or NOT_SERVING\n"
+    "  services  --target=HOST:PORT                    lists services through reflection\n"
+    "Run 'tessera <command> --help' for the flags.";
+
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "tessera: %s\n", message.c_str());
+  return 1;
+}
+
+absl::Duration Timeout() { return absl::Seconds(absl::GetFlag(FLAGS_timeout_seconds)); }
+
+int Health() {
+  auto status = tessera::services::CheckHealth(absl::GetFlag(FLAGS_target),
+                                               absl::GetFlag(FLAGS_service), Timeout());
+  if (!status.ok()) {
+    std::printf("NOT_SERVING\n");
+    return Fail(std::string(status.status().message()));
+  }
+  std::printf("%s\n", status->c_str());
+  return *status == "SERVING" ? 0 : 1;
+}
+
+int Services() {
+  auto names = tessera::services::ListServices(absl::GetFlag(FLAGS_target), Timeout());
+  if (!names.ok()) return Fail(std::string(names.status().message()));
+  for (const std::string& name : *names) std::printf("%s\n", name.c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(kUsage);
+  if (argc < 2 || argv[1][0] == '-') {
+    if (argc >= 2) absl::ParseCommandLine(argc, argv);  // handles --help
+    std::fprintf(stderr, "%s\n", kUsage);
+    return 2;
+  }
+  const std::string command = argv[1];
+  // Parse the flags after the command as if the command were the program.
+  std::vector<char*> args = {argv[0]};
+  for (int i = 2; i < argc; ++i) args.push_back(argv[i]);
+  std::vector<char*> positional = absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
+  positional.erase(positional.begin());
+
+  const std::map<std::string, int (*)()> commands = {
+      {"serve", &tessera::services::RunServe},
+      {"health", &Health},
+      {"services", &Services},
+  };
+  auto it = commands.find(command);
+  if (it == commands.end()) {
+    return Fail("unknown command \"" + command + "\"\n" + kUsage);
+  }
+  if (!positional.empty()) {
+    return Fail("unexpected argument \"" + std::string(positional[0]) + "\" for " + command);
+  }
+  return it->second();
+}

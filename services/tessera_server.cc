@@ -1,0 +1,122 @@
+#include "services/tessera_server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server_builder.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "ingest/document_preparer.h"
+#include "ingest/document_store.h"
+#include "ingest/ingest_service.h"
+#include "services/status_interceptor.h"
+#include "tessera/agents/v1/agents.grpc.pb.h"
+#include "tessera/eval/v1/eval.grpc.pb.h"
+#include "tessera/gateway/v1/gateway.grpc.pb.h"
+#include "tessera/generation/v1/generation.grpc.pb.h"
+#include "tessera/retrieval/v1/retrieval.grpc.pb.h"
+
+namespace tessera::services {
+
+// Everything the gRPC services hold, owned by the server and destroyed after it.
+struct TesseraServer::Services {
+  std::unique_ptr<ingest::DocumentStore> store;
+  std::unique_ptr<ingest::IngestServiceImpl> ingest;
+  // Contracts whose implementations land in later issues: registered so that
+  // reflection lists them and calls get a clear UNIMPLEMENTED.
+  retrieval::v1::RetrievalService::Service retrieval;
+  generation::v1::GenerationService::Service generation;
+  agents::v1::AgentService::Service agents;
+  eval::v1::EvalService::Service eval;
+  gateway::v1::GatewayService::Service gateway;
+};
+
+std::vector<std::string> TesseraServer::ServiceNames() {
+  return {
+      ingest::v1::IngestService::service_full_name(),
+      retrieval::v1::RetrievalService::service_full_name(),
+      generation::v1::GenerationService::service_full_name(),
+      agents::v1::AgentService::service_full_name(),
+      eval::v1::EvalService::service_full_name(),
+      gateway::v1::GatewayService::service_full_name(),
+  };
+}
+
+absl::StatusOr<std::unique_ptr<TesseraServer>> TesseraServer::Start(const ServerConfig& config) {
+  std::error_code error;
+  std::filesystem::create_directories(config.data_dir, error);
+  if (error) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot create data_dir ", config.data_dir, ": ", error.message()));
+  }
+  auto server = std::unique_ptr<TesseraServer>(new TesseraServer());
+  server->services_ = std::make_unique<Services>();
+  Services& services = *server->services_;
+
+  auto store = ingest::DocumentStore::Open(config.data_dir + "/tessera.db");
+  if (!store.ok()) return store.status();
+  services.store = std::move(*store);
+  ingest::Limits limits;
+  limits.max_document_bytes = config.max_document_bytes;
+  services.ingest = std::make_unique<ingest::IngestServiceImpl>(services.store.get(),
+                                                                ingest::DocumentPreparer(limits));
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+
+  grpc::ServerBuilder builder;
+  const std::string address = absl::StrCat(
+      config.host.find(':') != std::string::npos ? "[" + config.host + "]" : config.host, ":",
+      config.port);
+  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &server->port_);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(config.max_message_bytes));
+  builder.SetMaxSendMessageSize(static_cast<int>(config.max_message_bytes));
+  builder.RegisterService(services.ingest.get());
+  builder.RegisterService(&services.retrieval);
+  builder.RegisterService(&services.generation);
+  builder.RegisterService(&services.agents);
+  builder.RegisterService(&services.eval);
+  builder.RegisterService(&services.gateway);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<StatusMessageInterceptorFactory>());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
+
+  server->server_ = builder.BuildAndStart();
+  if (server->server_ == nullptr || server->port_ == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", address));
+  }
+  grpc::HealthCheckServiceInterface* health = server->server_->GetHealthCheckService();
+  health->SetServingStatus(true);
+  for (const std::string& name : ServiceNames()) health->SetServingStatus(name, true);
+  spdlog::info("tessera serving {} on {}:{} (data_dir {})", absl::StrJoin(ServiceNames(), ", "),
+               config.host, server->port_, config.data_dir);
+  return server;
+}
+
+void TesseraServer::Shutdown(absl::Duration drain) {
+  if (server_ == nullptr) return;
+  // Tell health checkers first so load balancers stop sending new calls.
+  server_->GetHealthCheckService()->SetServingStatus(false);
+  server_->Shutdown(absl::ToChronoTime(absl::Now() + drain));
+}
+
+void TesseraServer::Wait() {
+  if (server_ != nullptr) server_->Wait();
+}
+
+TesseraServer::~TesseraServer() {
+  if (server_ != nullptr) {
+    server_->Shutdown(absl::ToChronoTime(absl::Now()));
+    server_->Wait();
+    server_.reset();
+  }
+}
+
+}  // namespace tessera::services

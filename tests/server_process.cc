@@ -1,0 +1,105 @@
+#include "tests/server_process.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "services/admin_client.h"
+
+namespace tessera::testing {
+
+std::string RunfilePath(const std::string& workspace_relative) {
+  const char* srcdir = std::getenv("TEST_SRCDIR");
+  const char* workspace = std::getenv("TEST_WORKSPACE");
+  if (srcdir != nullptr) {
+    return absl::StrCat(srcdir, "/", workspace != nullptr ? workspace : "tessera", "/",
+                        workspace_relative);
+  }
+  return workspace_relative;
+}
+
+std::string MakeTempDir(const std::string& name) {
+  const char* base = std::getenv("TEST_TMPDIR");
+  std::string dir = absl::StrCat(base != nullptr ? base : "/tmp", "/", name, ".", getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+ServerProcess::ServerProcess(std::string data_dir, std::vector<std::string> extra_flags)
+    : data_dir_(std::move(data_dir)), extra_flags_(std::move(extra_flags)) {}
+
+ServerProcess::~ServerProcess() {
+  if (pid_ > 0) Kill();
+}
+
+absl::Status ServerProcess::Start() {
+  const std::string binary = RunfilePath("services/tessera_server");
+  const std::string port_file = data_dir_ + ".port";
+  std::filesystem::remove(port_file);
+  std::vector<std::string> args = {binary,
+                                    "--host=127.0.0.1",
+                                    "--port=0",
+                                    "--port_file=" + port_file,
+                                    "--data_dir=" + data_dir_,
+                                    "--log_level=warn"};
+  args.insert(args.end(), extra_flags_.begin(), extra_flags_.end());
+  pid_ = fork();
+  if (pid_ < 0) return absl::InternalError("fork failed");
+  if (pid_ == 0) {
+    std::vector<char*> argv;
+    for (auto& arg : args) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    execv(binary.c_str(), argv.data());
+    _exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return absl::InternalError(absl::StrCat("server exited early with status ", status));
+    }
+    std::ifstream in(port_file);
+    if (in >> port_ && port_ > 0) {
+      auto health = services::CheckHealth(target(), "", absl::Seconds(2));
+      if (health.ok() && *health == "SERVING") return absl::OkStatus();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return absl::DeadlineExceededError("server did not become healthy in 30s");
+}
+
+void ServerProcess::Kill() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+}
+
+void ServerProcess::SignalTerminate() {
+  if (pid_ > 0) ::kill(pid_, SIGTERM);
+}
+
+int ServerProcess::WaitForExit() {
+  if (pid_ <= 0) return -1;
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int ServerProcess::Terminate() {
+  SignalTerminate();
+  return WaitForExit();
+}
+
+}  // namespace tessera::testing
