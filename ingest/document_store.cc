@@ -52,6 +52,9 @@ CREATE TABLE IF NOT EXISTS ingest_log(
   version INTEGER NOT NULL,
   op INTEGER NOT NULL,
   time INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS indexer_positions(
+  indexer TEXT PRIMARY KEY,
+  position INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS idempotency(
   tenant TEXT NOT NULL,
   key TEXT NOT NULL,
@@ -608,6 +611,26 @@ absl::StatusOr<std::vector<LogEntry>> DocumentStore::ReadLog(int64_t after_posit
     entries.push_back(std::move(entry));
   }
   return entries;
+}
+
+absl::StatusOr<int64_t> DocumentStore::GetIndexerPosition(absl::string_view indexer) {
+  absl::MutexLock lock(&mu_);
+  auto stmt = db_->Prepare("SELECT position FROM indexer_positions WHERE indexer = ?");
+  if (!stmt.ok()) return stmt.status();
+  stmt->BindText(1, indexer);
+  auto row = stmt->Step();
+  if (!row.ok()) return row.status();
+  return *row ? stmt->ColumnInt(0) : 0;
+}
+
+absl::Status DocumentStore::SetIndexerPosition(absl::string_view indexer, int64_t position) {
+  absl::MutexLock lock(&mu_);
+  auto stmt = db_->Prepare(
+      "INSERT INTO indexer_positions(indexer, position) VALUES(?, ?) "
+      "ON CONFLICT(indexer) DO UPDATE SET position = excluded.position");
+  if (!stmt.ok()) return stmt.status();
+  stmt->BindText(1, indexer).Bind(2, position);
+  return stmt->Run();
 }
 
 absl::StatusOr<int64_t> DocumentStore::LogHead() {

@@ -102,6 +102,10 @@ class DocumentStore {
                                              absl::string_view collection, int page_size,
                                              absl::string_view page_token);
 
+  // The log position an indexer named `indexer` has applied (0 if never).
+  absl::StatusOr<int64_t> GetIndexerPosition(absl::string_view indexer);
+  absl::Status SetIndexerPosition(absl::string_view indexer, int64_t position);
+
   // Log entries after `after_position`, oldest first, at most `limit`.
   absl::StatusOr<std::vector<LogEntry>> ReadLog(int64_t after_position, int limit);
   absl::StatusOr<int64_t> LogHead();

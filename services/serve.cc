@@ -16,7 +16,7 @@
 ABSL_FLAG(std::string, config, "", "JSON config file (keys: see services/server_config.h)");
 ABSL_FLAG(int, port, -1, "gRPC port (default 50051; 0 picks a free port)");
 ABSL_FLAG(std::string, host, "", "address to bind (default 0.0.0.0)");
-ABSL_FLAG(int, http_port, -1, "HTTP port for the OpenAI-compatible API, /metrics, /healthz");
+ABSL_FLAG(int, http_port, -1, "HTTP port for /healthz and /metrics (0 = none)");
 ABSL_FLAG(std::string, data_dir, "", "data directory (default ./tessera-data)");
 ABSL_FLAG(std::string, log_level, "", "trace, debug, info, warn or error (default info)");
 ABSL_FLAG(std::string, port_file, "", "write the bound gRPC port to this file once serving");
@@ -70,10 +70,6 @@ int RunServe() {
     return 2;
   }
   InitLogging(config->log_level);
-  if (config->http_port != 0) {
-    spdlog::warn("--http_port={}: the HTTP API is not part of this build yet; serving gRPC only",
-                 config->http_port);
-  }
   auto server = TesseraServer::Start(*config);
   if (!server.ok()) {
     spdlog::error("cannot start: {}", server.status().ToString());

@@ -16,6 +16,8 @@
 #include "ingest/document_preparer.h"
 #include "ingest/document_store.h"
 #include "ingest/ingest_service.h"
+#include "common/metrics.h"
+#include "services/metrics_interceptor.h"
 #include "services/status_interceptor.h"
 #include "tessera/agents/v1/agents.grpc.pb.h"
 #include "tessera/eval/v1/eval.grpc.pb.h"
@@ -86,6 +88,8 @@ absl::StatusOr<std::unique_ptr<TesseraServer>> TesseraServer::Start(const Server
   builder.RegisterService(&services.gateway);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(std::make_unique<StatusMessageInterceptorFactory>());
+  // After the status rewrite, so metrics count the codes callers actually see.
+  interceptors.push_back(std::make_unique<MetricsInterceptorFactory>());
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
 
   server->server_ = builder.BuildAndStart();
@@ -95,6 +99,27 @@ absl::StatusOr<std::unique_ptr<TesseraServer>> TesseraServer::Start(const Server
   grpc::HealthCheckServiceInterface* health = server->server_->GetHealthCheckService();
   health->SetServingStatus(true);
   for (const std::string& name : ServiceNames()) health->SetServingStatus(name, true);
+  server->serving_ = true;
+
+  if (config.http_port != 0) {
+    server->http_ = std::make_unique<HttpServer>();
+    TesseraServer* self = server.get();
+    server->http_->Route("GET", "/healthz", [self](const HttpRequest&) {
+      HttpResponse response;
+      response.status = self->serving_ ? 200 : 503;
+      response.body = self->serving_ ? "SERVING\n" : "NOT_SERVING\n";
+      return response;
+    });
+    server->http_->Route("GET", "/metrics", [](const HttpRequest&) {
+      HttpResponse response;
+      response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      response.body = MetricsRegistry::Global().RenderPrometheus();
+      return response;
+    });
+    absl::Status status = server->http_->Start(config.host, config.http_port);
+    if (!status.ok()) return status;
+    spdlog::info("HTTP /healthz and /metrics on {}:{}", config.host, server->http_->port());
+  }
   spdlog::info("tessera serving {} on {}:{} (data_dir {})", absl::StrJoin(ServiceNames(), ", "),
                config.host, server->port_, config.data_dir);
   return server;
@@ -103,8 +128,10 @@ absl::StatusOr<std::unique_ptr<TesseraServer>> TesseraServer::Start(const Server
 void TesseraServer::Shutdown(absl::Duration drain) {
   if (server_ == nullptr) return;
   // Tell health checkers first so load balancers stop sending new calls.
+  serving_ = false;
   server_->GetHealthCheckService()->SetServingStatus(false);
   server_->Shutdown(absl::ToChronoTime(absl::Now() + drain));
+  if (http_ != nullptr) http_->Shutdown();
 }
 
 void TesseraServer::Wait() {
@@ -112,6 +139,7 @@ void TesseraServer::Wait() {
 }
 
 TesseraServer::~TesseraServer() {
+  if (http_ != nullptr) http_->Shutdown();
   if (server_ != nullptr) {
     server_->Shutdown(absl::ToChronoTime(absl::Now()));
     server_->Wait();

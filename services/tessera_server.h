@@ -6,11 +6,13 @@
 
 #include <grpcpp/server.h>
 
+#include <atomic>
 #include <memory>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "services/http_server.h"
 #include "services/server_config.h"
 
 namespace tessera::services {
@@ -23,6 +25,8 @@ class TesseraServer {
 
   // The bound gRPC port (the chosen one when the config asked for port 0).
   int port() const { return port_; }
+  // The bound HTTP port, or 0 when the config asked for none.
+  int http_port() const { return http_ != nullptr ? http_->port() : 0; }
 
   // Marks the server NOT_SERVING, stops accepting calls and waits up to
   // `drain` for in-flight calls to finish, then cancels the rest.
@@ -39,6 +43,8 @@ class TesseraServer {
 
   std::unique_ptr<Services> services_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<HttpServer> http_;
+  std::atomic<bool> serving_{false};
   int port_ = 0;
 };
 

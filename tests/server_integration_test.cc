@@ -1,7 +1,11 @@
 // The real all-in-one server, started as a subprocess and called over loopback
 // gRPC: health, reflection, the document store RPCs, bad input, graceful drain
 // and crash durability.
+#include <curl/curl.h>
 #include <grpcpp/create_channel.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <grpcpp/security/credentials.h>
 
 #include <algorithm>
@@ -329,6 +333,60 @@ TEST_F(ServerIntegrationTest, KillNineRightAfterAcknowledgedWriteLosesNothing) {
   ASSERT_TRUE(Get(stub_.get(), "acked", &got).ok());
   EXPECT_EQ(got.document().text(), "This write was acknowledged.");
   EXPECT_EQ(got.document().version(), 1);
+}
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+  socklen_t length = sizeof(address);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  close(fd);
+  return ntohs(address.sin_port);
+}
+
+size_t CollectBody(char* data, size_t size, size_t count, void* out) {
+  static_cast<std::string*>(out)->append(data, size * count);
+  return size * count;
+}
+
+long HttpGet(const std::string& url, std::string* body) {
+  CURL* curl = curl_easy_init();
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &CollectBody);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, body);
+  long code = 0;
+  if (curl_easy_perform(curl) == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+  curl_easy_cleanup(curl);
+  return code;
+}
+
+TEST(ServerHttpTest, HealthzAndMetricsOnTheHttpPort) {
+  const int http_port = FreePort();
+  ServerProcess server(MakeTempDir("http"), {"--http_port=" + std::to_string(http_port)});
+  ASSERT_TRUE(server.Start().ok());
+  auto stub = IngestStub(server.target());
+  ASSERT_TRUE(Put(stub.get(), PutRequest("m1", "metrics")).ok());
+  EXPECT_EQ(Put(stub.get(), PutRequest("", "no id")).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+
+  const std::string base = "http://127.0.0.1:" + std::to_string(http_port);
+  std::string body;
+  EXPECT_EQ(HttpGet(base + "/healthz", &body), 200);
+  EXPECT_EQ(body, "SERVING\n");
+  body.clear();
+  EXPECT_EQ(HttpGet(base + "/metrics", &body), 200);
+  EXPECT_NE(body.find("tessera_grpc_server_handled_total{code=\"OK\",method=\"/tessera.ingest."
+                      "v1.IngestService/PutDocument\"} 1"),
+            std::string::npos)
+      << body;
+  EXPECT_NE(body.find("tessera_grpc_server_handled_total{code=\"INVALID_ARGUMENT\",method=\"/"
+                      "tessera.ingest.v1.IngestService/PutDocument\"} 1"),
+            std::string::npos);
+  EXPECT_NE(body.find("tessera_grpc_server_handling_seconds_count"), std::string::npos);
+  EXPECT_EQ(server.Terminate(), 0);
 }
 
 // Writers keep writing while the server is killed at a random moment, several

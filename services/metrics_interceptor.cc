@@ -1,0 +1,58 @@
+#include "services/metrics_interceptor.h"
+
+#include <chrono>
+#include <string>
+
+#include "common/metrics.h"
+
+namespace tessera::services {
+namespace {
+
+constexpr char kCalls[] = "tessera_grpc_server_handled_total";
+constexpr char kLatency[] = "tessera_grpc_server_handling_seconds";
+
+// gRPC's canonical code names, indexed by code.
+constexpr const char* kCodeNames[] = {
+    "OK",        "CANCELLED",          "UNKNOWN",          "INVALID_ARGUMENT",
+    "DEADLINE_EXCEEDED", "NOT_FOUND",  "ALREADY_EXISTS",   "PERMISSION_DENIED",
+    "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
+    "UNIMPLEMENTED", "INTERNAL",       "UNAVAILABLE",      "DATA_LOSS",
+    "UNAUTHENTICATED"};
+
+class MetricsInterceptor : public grpc::experimental::Interceptor {
+ public:
+  explicit MetricsInterceptor(std::string method)
+      : method_(std::move(method)), start_(std::chrono::steady_clock::now()) {}
+
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::PRE_SEND_STATUS)) {
+      const int code = methods->GetSendStatus().error_code();
+      const char* name = code >= 0 && code <= 16 ? kCodeNames[code] : "UNKNOWN";
+      const double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+      MetricsRegistry& registry = MetricsRegistry::Global();
+      registry.IncrementCounter(kCalls, {{"code", name}, {"method", method_}});
+      registry.ObserveSeconds(kLatency, {{"method", method_}}, seconds);
+    }
+    methods->Proceed();
+  }
+
+ private:
+  std::string method_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+}  // namespace
+
+MetricsInterceptorFactory::MetricsInterceptorFactory() {
+  MetricsRegistry::Global().Describe(kCalls, "gRPC calls completed, by method and status code.");
+  MetricsRegistry::Global().Describe(kLatency, "gRPC call latency in seconds, by method.");
+}
+
+grpc::experimental::Interceptor* MetricsInterceptorFactory::CreateServerInterceptor(
+    grpc::experimental::ServerRpcInfo* info) {
+  return new MetricsInterceptor(info->method() != nullptr ? info->method() : "");
+}
+
+}  // namespace tessera::services
