@@ -187,7 +187,8 @@ std::vector<PreparedDocument> IngestServiceImpl::PrepareBatch(
             : preparer_.Prepare(document, chunking);
     if (!ready.ok()) {
       ingest::v1::DocumentResult failure;
-      failure.set_id(document.id());
+      // A record that failed before its id was known is named by where it came from.
+      failure.set_id(document.id().empty() ? document.source_uri() : document.id());
       failure.set_code(static_cast<int32_t>(ready.status().code()));
       failure.set_error(std::string(ready.status().message()));
       failures->push_back(std::move(failure));

@@ -3,8 +3,14 @@
 #ifndef TESSERA_SERVICES_SERVE_H_
 #define TESSERA_SERVICES_SERVE_H_
 
+#include <string>
+
+#include "absl/flags/declare.h"
 #include "absl/status/statusor.h"
 #include "services/server_config.h"
+
+// Shared with other commands of the CLI (ingest uses the data directory).
+ABSL_DECLARE_FLAG(std::string, data_dir);
 
 namespace tessera::services {
 

@@ -1,5 +1,7 @@
 // The `tessera` command-line tool. Its commands are called by operators' scripts
 // and outside tools (see ../shared/INTERFACES.md): keep their names and flags.
+#include <unistd.h>
+
 #include <cstdio>
 #include <map>
 #include <string>
@@ -11,9 +13,14 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "services/admin_client.h"
+#include "services/ingest_command.h"
 #include "services/serve.h"
 
-ABSL_FLAG(std::string, target, "localhost:50051", "HOST:PORT of a running Tessera server");
+ABSL_FLAG(std::string, target, "",
+          "HOST:PORT of a running Tessera server (health, services: default localhost:50051; "
+          "ingest: default embedded on --data_dir)");
+ABSL_FLAG(std::string, collection, "", "ingest: the collection to ingest into");
+ABSL_FLAG(bool, progress, true, "ingest: draw a progress bar when stderr is a terminal");
 ABSL_FLAG(std::string, service, "", "health: the service to check (empty = the whole server)");
 ABSL_FLAG(double, timeout_seconds, 5, "deadline of a client call");
 
@@ -25,6 +32,8 @@ constexpr char kUsage[] =
     "  serve     --port=N --data_dir=DIR [--http_port=M] [--config=FILE]  run the server\n"
     "  health    --target=HOST:PORT [--service=NAME]   prints SERVING or NOT_SERVING\n"
     "  services  --target=HOST:PORT                    lists services through reflection\n"
+    "  ingest    --data_dir=DIR | --target=HOST:PORT  --collection=NAME PATH...\n"
+    "            ingest files, directories or JSONL/BEIR corpora\n"
     "Run 'tessera <command> --help' for the flags.";
 
 int Fail(const std::string& message) {
@@ -34,8 +43,36 @@ int Fail(const std::string& message) {
 
 absl::Duration Timeout() { return absl::Seconds(absl::GetFlag(FLAGS_timeout_seconds)); }
 
+std::string Target() {
+  const std::string target = absl::GetFlag(FLAGS_target);
+  return target.empty() ? "localhost:50051" : target;
+}
+
+std::vector<std::string> g_positional;
+
+int Ingest() {
+  tessera::services::IngestOptions options;
+  options.target = absl::GetFlag(FLAGS_target);
+  options.data_dir = absl::GetFlag(FLAGS_data_dir);
+  options.collection = absl::GetFlag(FLAGS_collection);
+  options.paths = g_positional;
+  if (absl::GetFlag(FLAGS_progress) && isatty(fileno(stderr))) options.progress = stderr;
+  auto summary = tessera::services::RunIngest(options);
+  if (!summary.ok()) return Fail(std::string(summary.status().message()));
+  constexpr size_t kShown = 20;
+  for (size_t i = 0; i < summary->errors.size() && i < kShown; ++i) {
+    std::fprintf(stderr, "failed: %s\n", summary->errors[i].c_str());
+  }
+  if (summary->failed > static_cast<int64_t>(kShown)) {
+    std::fprintf(stderr, "... and %lld more failures\n",
+                 static_cast<long long>(summary->failed - kShown));
+  }
+  std::printf("%s\n", tessera::services::FormatSummary(*summary).c_str());
+  return summary->failed == 0 ? 0 : 1;
+}
+
 int Health() {
-  auto status = tessera::services::CheckHealth(absl::GetFlag(FLAGS_target),
+  auto status = tessera::services::CheckHealth(Target(),
                                                absl::GetFlag(FLAGS_service), Timeout());
   if (!status.ok()) {
     std::printf("NOT_SERVING\n");
@@ -46,7 +83,7 @@ int Health() {
 }
 
 int Services() {
-  auto names = tessera::services::ListServices(absl::GetFlag(FLAGS_target), Timeout());
+  auto names = tessera::services::ListServices(Target(), Timeout());
   if (!names.ok()) return Fail(std::string(names.status().message()));
   for (const std::string& name : *names) std::printf("%s\n", name.c_str());
   return 0;
@@ -72,12 +109,16 @@ int main(int argc, char** argv) {
       {"serve", &tessera::services::RunServe},
       {"health", &Health},
       {"services", &Services},
+      {"ingest", &Ingest},
   };
   auto it = commands.find(command);
   if (it == commands.end()) {
     return Fail("unknown command \"" + command + "\"\n" + kUsage);
   }
-  if (!positional.empty()) {
+  // Only some commands take positional arguments.
+  if (command == "ingest") {
+    g_positional.assign(positional.begin(), positional.end());
+  } else if (!positional.empty()) {
     return Fail("unexpected argument \"" + std::string(positional[0]) + "\" for " + command);
   }
   return it->second();
