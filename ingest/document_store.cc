@@ -123,6 +123,10 @@ class TransactionGuard {
 
 }  // namespace
 
+std::string DocumentPageToken(absl::string_view last_id) {
+  return absl::WebSafeBase64Escape(last_id);
+}
+
 std::string DocumentContentHash(const Document& document) {
   std::vector<std::string> keys;
   keys.reserve(document.metadata_size());
@@ -584,7 +588,7 @@ absl::StatusOr<DocumentPage> DocumentStore::ListDocuments(absl::string_view tena
   }
   if (page.documents.size() > static_cast<size_t>(page_size)) {
     page.documents.pop_back();
-    page.next_page_token = absl::WebSafeBase64Escape(page.documents.back().id());
+    page.next_page_token = DocumentPageToken(page.documents.back().id());
   }
   return page;
 }

@@ -127,6 +127,9 @@ class DocumentStore {
   std::unique_ptr<SqliteDatabase> db_ ABSL_GUARDED_BY(mu_);
 };
 
+// The page token that continues a listing after the document `last_id`.
+std::string DocumentPageToken(absl::string_view last_id);
+
 // The hash that identifies a document's content: title, text and metadata
 // (metadata in key order, so map order does not matter).
 std::string DocumentContentHash(const Document& document);

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
+#include "common/metadata_filter.h"
 #include "common/tenant.h"
 
 namespace tessera::ingest {
@@ -121,16 +122,30 @@ grpc::Status IngestServiceImpl::ListDocuments(grpc::ServerContext* context,
                                               const ingest::v1::ListDocumentsRequest* request,
                                               ingest::v1::ListDocumentsResponse* response) {
   if (request->collection().empty()) return InvalidArgument("collection is required");
-  if (request->has_filter()) {
-    return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                        "ListDocuments: metadata filters are not supported yet");
+  auto filter = MetadataFilter::Compile(request->filter());
+  if (!filter.ok()) return ToGrpcStatus(filter.status());
+  const std::string tenant = TenantOf(*context);
+  const int wanted = request->page().page_size() > 0 ? request->page().page_size() : 100;
+  std::string token = request->page().page_token();
+  // Scan store pages until the page is full of matches or the collection ends;
+  // the next token continues after the last document scanned.
+  std::string last_scanned;
+  bool more = true;
+  while (more && response->documents_size() < wanted) {
+    auto page = store_->ListDocuments(tenant, request->collection(), wanted, token);
+    if (!page.ok()) return ToGrpcStatus(page.status());
+    if (filter->MatchesAll()) response->mutable_page()->set_total_size(page->total_size);
+    size_t scanned = 0;
+    for (auto& document : page->documents) {
+      if (response->documents_size() >= wanted) break;
+      ++scanned;
+      last_scanned = document.id();
+      if (filter->Matches(document.metadata())) *response->add_documents() = std::move(document);
+    }
+    more = !page->next_page_token.empty() || scanned < page->documents.size();
+    token = DocumentPageToken(last_scanned);
   }
-  auto page = store_->ListDocuments(TenantOf(*context), request->collection(),
-                                    request->page().page_size(), request->page().page_token());
-  if (!page.ok()) return ToGrpcStatus(page.status());
-  for (auto& document : page->documents) *response->add_documents() = std::move(document);
-  response->mutable_page()->set_next_page_token(page->next_page_token);
-  response->mutable_page()->set_total_size(page->total_size);
+  response->mutable_page()->set_next_page_token(more ? token : "");
   return grpc::Status::OK;
 }
 

@@ -12,6 +12,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "engine/tokenizer/load_tokenizer.h"
 #include "services/admin_client.h"
 #include "services/ingest_command.h"
 #include "services/serve.h"
@@ -20,6 +21,9 @@ ABSL_FLAG(std::string, target, "",
           "HOST:PORT of a running Tessera server (health, services: default localhost:50051; "
           "ingest: default embedded on --data_dir)");
 ABSL_FLAG(std::string, collection, "", "ingest: the collection to ingest into");
+ABSL_FLAG(std::string, tokenizer, "",
+          "tokenize: tokenizer.model, tokenizer.json, vocab.txt, tokenizer.bin or a model dir");
+ABSL_FLAG(std::string, text, "", "tokenize: the text to encode");
 ABSL_FLAG(bool, progress, true, "ingest: draw a progress bar when stderr is a terminal");
 ABSL_FLAG(std::string, service, "", "health: the service to check (empty = the whole server)");
 ABSL_FLAG(double, timeout_seconds, 5, "deadline of a client call");
@@ -34,6 +38,7 @@ constexpr char kUsage[] =
     "  services  --target=HOST:PORT                    lists services through reflection\n"
     "  ingest    --data_dir=DIR | --target=HOST:PORT  --collection=NAME PATH...\n"
     "            ingest files, directories or JSONL/BEIR corpora\n"
+    "  tokenize  --tokenizer=PATH --text=TEXT          prints the token ids\n"
     "Run 'tessera <command> --help' for the flags.";
 
 int Fail(const std::string& message) {
@@ -49,6 +54,15 @@ std::string Target() {
 }
 
 std::vector<std::string> g_positional;
+
+int Tokenize() {
+  if (absl::GetFlag(FLAGS_tokenizer).empty()) return Fail("tokenize: --tokenizer=PATH is required");
+  auto ids = tessera::tokenizer::TokenizeToString(absl::GetFlag(FLAGS_tokenizer),
+                                                  absl::GetFlag(FLAGS_text));
+  if (!ids.ok()) return Fail("tokenize: " + std::string(ids.status().message()));
+  std::printf("%s\n", ids->c_str());
+  return 0;
+}
 
 int Ingest() {
   tessera::services::IngestOptions options;
@@ -110,6 +124,7 @@ int main(int argc, char** argv) {
       {"health", &Health},
       {"services", &Services},
       {"ingest", &Ingest},
+      {"tokenize", &Tokenize},
   };
   auto it = commands.find(command);
   if (it == commands.end()) {

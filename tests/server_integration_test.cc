@@ -161,6 +161,44 @@ TEST_F(ServerIntegrationTest, PutGetListDeleteRoundTrip) {
   EXPECT_NE(status.error_message().find("d1"), std::string::npos);
 }
 
+TEST_F(ServerIntegrationTest, ListDocumentsFiltersOnTypedMetadataAcrossPages) {
+  for (int i = 0; i < 30; ++i) {
+    auto request = PutRequest("f" + std::to_string(100 + i), "doc " + std::to_string(i));
+    (*request.mutable_document()->mutable_metadata())["year"].set_int_value(2000 + i);
+    ASSERT_TRUE(Put(stub_.get(), request).ok());
+  }
+  std::vector<std::string> ids;
+  std::string token;
+  do {
+    grpc::ClientContext context;
+    ingest::v1::ListDocumentsRequest request;
+    request.set_collection("papers");
+    request.mutable_page()->set_page_size(4);
+    request.mutable_page()->set_page_token(token);
+    auto* condition = request.mutable_filter()->mutable_condition();
+    condition->set_field("year");
+    condition->set_op(common::v1::FieldCondition::GTE);
+    condition->mutable_value()->set_int_value(2020);
+    ingest::v1::ListDocumentsResponse response;
+    ASSERT_TRUE(stub_->ListDocuments(&context, request, &response).ok());
+    EXPECT_LE(response.documents_size(), 4);
+    for (const auto& doc : response.documents()) ids.push_back(doc.id());
+    token = response.page().next_page_token();
+  } while (!token.empty());
+  std::vector<std::string> expected;
+  for (int i = 20; i < 30; ++i) expected.push_back("f" + std::to_string(100 + i));
+  EXPECT_EQ(ids, expected);
+
+  grpc::ClientContext context;
+  ingest::v1::ListDocumentsRequest bad;
+  bad.set_collection("papers");
+  bad.mutable_filter()->mutable_condition()->set_field("year");
+  ingest::v1::ListDocumentsResponse response;
+  grpc::Status status = stub_->ListDocuments(&context, bad, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(status.error_message().find("year"), std::string::npos) << status.error_message();
+}
+
 TEST_F(ServerIntegrationTest, TenantsDoNotSeeEachOthersDocuments) {
   auto request = PutRequest("secret", "Tenant A's data.");
   grpc::ClientContext put_context;
