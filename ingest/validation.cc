@@ -62,7 +62,12 @@ absl::Status ValidateCollectionName(absl::string_view name) {
 }
 
 absl::Status ValidateDocument(const common::v1::Document& document, const Limits& limits) {
-  if (document.id().empty()) return absl::InvalidArgumentError("document.id is required");
+  // A JSON record sent as raw content names its own id; it is checked after parsing.
+  const bool id_from_record =
+      document.format() == common::v1::DOCUMENT_FORMAT_JSON && !document.content().empty();
+  if (document.id().empty() && !id_from_record) {
+    return absl::InvalidArgumentError("document.id is required");
+  }
   absl::Status status = CheckSize("document.id", document.id().size(), limits.max_id_bytes);
   if (!status.ok()) return status;
   status = ValidateUtf8(document.id(), "document.id");

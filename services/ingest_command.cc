@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/grpc_status.h"
+#include "ingest/parse/parse.h"
 #include "services/tessera_server.h"
 #include "tessera/ingest/v1/ingest.grpc.pb.h"
 
@@ -23,7 +24,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using common::v1::Document;
-using common::v1::DocumentFormat;
 using Clock = std::chrono::steady_clock;
 
 // One input file and the id prefix its documents get.
@@ -32,20 +32,6 @@ struct InputFile {
   std::string id;  // path relative to the argument it came from
   uint64_t size = 0;
 };
-
-bool IsRecordFile(const fs::path& path) {
-  const std::string ext = absl::AsciiStrToLower(path.extension().string());
-  return ext == ".jsonl" || ext == ".ndjson";
-}
-
-DocumentFormat FormatFromExtension(const fs::path& path) {
-  const std::string ext = absl::AsciiStrToLower(path.extension().string());
-  if (ext == ".md" || ext == ".markdown") return common::v1::DOCUMENT_FORMAT_MARKDOWN;
-  if (ext == ".html" || ext == ".htm" || ext == ".xhtml") return common::v1::DOCUMENT_FORMAT_HTML;
-  if (ext == ".pdf") return common::v1::DOCUMENT_FORMAT_PDF;
-  if (ext == ".json") return common::v1::DOCUMENT_FORMAT_JSON;
-  return common::v1::DOCUMENT_FORMAT_TEXT;
-}
 
 absl::StatusOr<std::vector<InputFile>> CollectFiles(const std::vector<std::string>& paths) {
   std::vector<InputFile> files;
@@ -178,7 +164,7 @@ absl::StatusOr<IngestSummary> RunIngest(const IngestOptions& options) {
   for (const InputFile& file : *files) {
     if (!stream_ok) break;
     const std::string uri = file.path.string();
-    if (IsRecordFile(file.path)) {
+    if (ingest::IsJsonLinesFileName(file.path.filename().string())) {
       std::ifstream in(file.path, std::ios::binary);
       if (!in) return absl::NotFoundError(absl::StrCat(uri, ": cannot read"));
       std::string line;
@@ -200,8 +186,8 @@ absl::StatusOr<IngestSummary> RunIngest(const IngestOptions& options) {
       Document document;
       document.set_id(file.id);
       document.set_title(file.path.filename().string());
-      document.set_format(FormatFromExtension(file.path));
       document.set_content(bytes.str());
+      document.set_format(ingest::GuessFormat(file.path.filename().string(), document.content()));
       document.set_source_uri(uri);
       summary.bytes += file.size;
       add(std::move(document));

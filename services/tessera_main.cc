@@ -12,6 +12,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "common/logging.h"
 #include "engine/tokenizer/load_tokenizer.h"
 #include "services/admin_client.h"
 #include "services/ingest_command.h"
@@ -126,6 +127,8 @@ int main(int argc, char** argv) {
       {"ingest", &Ingest},
       {"tokenize", &Tokenize},
   };
+  // serve sets up its own logging; other commands keep stdout for their output.
+  if (command != "serve") tessera::InitLogging("warn");
   auto it = commands.find(command);
   if (it == commands.end()) {
     return Fail("unknown command \"" + command + "\"\n" + kUsage);

@@ -16,16 +16,6 @@
 
 namespace tessera::testing {
 
-std::string RunfilePath(const std::string& workspace_relative) {
-  const char* srcdir = std::getenv("TEST_SRCDIR");
-  const char* workspace = std::getenv("TEST_WORKSPACE");
-  if (srcdir != nullptr) {
-    return absl::StrCat(srcdir, "/", workspace != nullptr ? workspace : "tessera", "/",
-                        workspace_relative);
-  }
-  return workspace_relative;
-}
-
 std::string MakeTempDir(const std::string& name) {
   const char* base = std::getenv("TEST_TMPDIR");
   std::string dir = absl::StrCat(base != nullptr ? base : "/tmp", "/", name, ".", getpid());

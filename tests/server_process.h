@@ -9,12 +9,9 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "common/shared_data.h"
 
 namespace tessera::testing {
-
-// The path of a binary built by Bazel and listed in the test's `data`, e.g.
-// "services/tessera_server".
-std::string RunfilePath(const std::string& workspace_relative);
 
 // A fresh directory under the test's temporary directory.
 std::string MakeTempDir(const std::string& name);

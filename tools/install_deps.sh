@@ -13,7 +13,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libstemmer-dev libutf8proc-dev libre2-dev
   libpoppler-cpp-dev libgumbo-dev nlohmann-json3-dev libsimdjson-dev
-  libspdlog-dev libfmt-dev libxapian-dev
+  libspdlog-dev libfmt-dev libxapian-dev libicu-dev
   libgrpc-java protobuf-compiler-grpc-java-plugin libprotobuf-java
   libnetty-java libperfmark-java
   python3-grpcio python3-sentencepiece python3-numpy

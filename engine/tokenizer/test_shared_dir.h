@@ -1,6 +1,5 @@
-// Finds files under the shared data directory (/work/shared) for tests: tries
-// $TESSERA_SHARED_DIR, then /work/shared, then a "shared" directory beside any
-// ancestor of the working directory's real path.
+// Test helpers of the tokenizer tests: shared files (see common/shared_data.h)
+// and this package's testdata.
 #ifndef TESSERA_ENGINE_TOKENIZER_TEST_SHARED_DIR_H_
 #define TESSERA_ENGINE_TOKENIZER_TEST_SHARED_DIR_H_
 
