@@ -61,6 +61,24 @@ absl::Status IndexFeed::CatchUpIndexer(Indexer* indexer) {
 
 absl::Status IndexFeed::CatchUp() {
   absl::MutexLock run(&run_mu_);
+  return CatchUpLocked();
+}
+
+absl::Status IndexFeed::Rebuild(const std::function<void()>& reset) {
+  absl::MutexLock run(&run_mu_);
+  reset();
+  for (Indexer* indexer : indexers_) {
+    absl::Status status = store_->SetIndexerPosition(indexer->name(), 0);
+    if (!status.ok()) return status;
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    applied_ = 0;
+  }
+  return CatchUpLocked();
+}
+
+absl::Status IndexFeed::CatchUpLocked() {
   int64_t minimum = std::numeric_limits<int64_t>::max();
   for (Indexer* indexer : indexers_) {
     absl::Status status = CatchUpIndexer(indexer);
@@ -75,7 +93,7 @@ absl::Status IndexFeed::CatchUp() {
     minimum = *head;
   }
   absl::MutexLock lock(&mu_);
-  applied_ = std::max(applied_, minimum);
+  applied_ = minimum;
   return absl::OkStatus();
 }
 

@@ -10,6 +10,7 @@
 #ifndef TESSERA_INGEST_INDEX_FEED_H_
 #define TESSERA_INGEST_INDEX_FEED_H_
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -56,6 +57,11 @@ class IndexFeed {
   // Applies every pending log entry to every indexer, now, on this thread.
   absl::Status CatchUp();
 
+  // For indexers whose state was lost or is derived in memory: runs `reset`
+  // (which must empty them), rewinds every indexer to the start of the log and
+  // applies it all again. No other catch-up runs meanwhile.
+  absl::Status Rebuild(const std::function<void()>& reset);
+
   // Starts a background thread that catches up whenever Notify() is called, and
   // at least every `poll_interval` (changes made by other processes).
   void Start(absl::Duration poll_interval = absl::Seconds(1));
@@ -69,6 +75,7 @@ class IndexFeed {
 
  private:
   absl::Status CatchUpIndexer(Indexer* indexer);
+  absl::Status CatchUpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(run_mu_);
 
   DocumentStore* store_;
   std::vector<Indexer*> indexers_;

@@ -67,6 +67,7 @@ grpc::Status IngestServiceImpl::DeleteCollection(grpc::ServerContext* context,
   if (request->name().empty()) return InvalidArgument("name is required");
   auto deleted = store_->DeleteCollection(TenantOf(*context), request->name());
   if (!deleted.ok()) return ToGrpcStatus(deleted.status());
+  Committed();
   response->set_documents_deleted(*deleted);
   return grpc::Status::OK;
 }
@@ -82,6 +83,7 @@ grpc::Status IngestServiceImpl::PutDocument(grpc::ServerContext* context,
   if (!prepared.ok()) return ToGrpcStatus(prepared.status());
   auto outcome = store_->PutDocument(tenant, *prepared, request->create_collection());
   if (!outcome.ok()) return ToGrpcStatus(outcome.status());
+  Committed();
   response->set_id(request->document().id());
   response->set_version(outcome->version);
   response->set_content_hash(outcome->content_hash);
@@ -114,6 +116,7 @@ grpc::Status IngestServiceImpl::DeleteDocument(grpc::ServerContext* context,
   if (request->id().empty()) return InvalidArgument("id is required");
   auto deleted = store_->DeleteDocument(TenantOf(*context), request->collection(), request->id());
   if (!deleted.ok()) return ToGrpcStatus(deleted.status());
+  Committed();
   response->set_deleted(*deleted);
   return grpc::Status::OK;
 }
@@ -226,6 +229,7 @@ grpc::Status IngestServiceImpl::BatchPutDocuments(
   auto stored = store_->PutBatch(tenant, request->collection(), prepared,
                                  request->create_collection(), request->idempotency_key());
   if (!stored.ok()) return ToGrpcStatus(stored.status());
+  Committed();
   *response = std::move(*stored);
   if (!response->replayed()) {
     for (auto& failure : failures) *response->add_results() = std::move(failure);
@@ -256,6 +260,7 @@ grpc::Status IngestServiceImpl::StreamIngest(
     ++batch_index;
     auto stored = store_->PutBatch(tenant, collection, prepared, create_collection, key);
     if (!stored.ok()) return ToGrpcStatus(stored.status());
+    Committed();
     response->set_succeeded(response->succeeded() + stored->succeeded());
     response->set_failed(response->failed() + stored->failed() +
                          static_cast<int64_t>(failures.size()));

@@ -2,6 +2,8 @@
 #ifndef TESSERA_INGEST_INGEST_SERVICE_H_
 #define TESSERA_INGEST_INGEST_SERVICE_H_
 
+#include <functional>
+
 #include "ingest/document_preparer.h"
 #include "ingest/document_store.h"
 #include "tessera/ingest/v1/ingest.grpc.pb.h"
@@ -10,9 +12,11 @@ namespace tessera::ingest {
 
 class IngestServiceImpl final : public ingest::v1::IngestService::Service {
  public:
-  // `store` must outlive the service.
-  IngestServiceImpl(DocumentStore* store, DocumentPreparer preparer)
-      : store_(store), preparer_(std::move(preparer)) {}
+  // `store` must outlive the service. `on_commit` runs after every committed
+  // change (to wake the indexers).
+  IngestServiceImpl(DocumentStore* store, DocumentPreparer preparer,
+                    std::function<void()> on_commit = nullptr)
+      : store_(store), preparer_(std::move(preparer)), on_commit_(std::move(on_commit)) {}
 
   grpc::Status CreateCollection(grpc::ServerContext* context,
                                 const ingest::v1::CreateCollectionRequest* request,
@@ -61,8 +65,13 @@ class IngestServiceImpl final : public ingest::v1::IngestService::Service {
   ingest::v1::ChunkingConfig ChunkingFor(const std::string& tenant, const std::string& collection,
                                          const ingest::v1::ChunkingConfig& requested) const;
 
+  void Committed() const {
+    if (on_commit_) on_commit_();
+  }
+
   DocumentStore* store_;
   DocumentPreparer preparer_;
+  std::function<void()> on_commit_;
 };
 
 }  // namespace tessera::ingest

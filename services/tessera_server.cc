@@ -15,7 +15,10 @@
 #include "absl/strings/str_join.h"
 #include "ingest/document_preparer.h"
 #include "ingest/document_store.h"
+#include "ingest/index_feed.h"
 #include "ingest/ingest_service.h"
+#include "retrieval/index_registry.h"
+#include "retrieval/retrieval_service.h"
 #include "common/metrics.h"
 #include "services/metrics_interceptor.h"
 #include "services/status_interceptor.h"
@@ -29,11 +32,16 @@ namespace tessera::services {
 
 // Everything the gRPC services hold, owned by the server and destroyed after it.
 struct TesseraServer::Services {
+  ~Services() {
+    if (feed != nullptr) feed->Stop();
+  }
   std::unique_ptr<ingest::DocumentStore> store;
+  std::unique_ptr<ingest::IndexFeed> feed;
+  std::unique_ptr<retrieval::IndexRegistry> indexes;
   std::unique_ptr<ingest::IngestServiceImpl> ingest;
+  std::unique_ptr<retrieval::RetrievalServiceImpl> retrieval;
   // Contracts whose implementations land in later issues: registered so that
   // reflection lists them and calls get a clear UNIMPLEMENTED.
-  retrieval::v1::RetrievalService::Service retrieval;
   generation::v1::GenerationService::Service generation;
   agents::v1::AgentService::Service agents;
   eval::v1::EvalService::Service eval;
@@ -67,8 +75,25 @@ absl::StatusOr<std::unique_ptr<TesseraServer>> TesseraServer::Start(const Server
   services.store = std::move(*store);
   ingest::Limits limits;
   limits.max_document_bytes = config.max_document_bytes;
-  services.ingest = std::make_unique<ingest::IngestServiceImpl>(services.store.get(),
-                                                                ingest::DocumentPreparer(limits));
+
+  // Search indexes are derived from the store: rebuilt from its log at start,
+  // then kept current by the feed after every commit.
+  services.feed = std::make_unique<ingest::IndexFeed>(services.store.get());
+  services.indexes = std::make_unique<retrieval::IndexRegistry>(
+      retrieval::CollectionIndexOptions(), /*embedder=*/nullptr, /*reranker=*/nullptr);
+  services.feed->Register(services.indexes.get());
+  const auto rebuild_start = absl::Now();
+  absl::Status rebuilt = services.feed->Rebuild([&] { services.indexes->Reset(); });
+  if (!rebuilt.ok()) return rebuilt;
+  spdlog::info("search indexes rebuilt from the ingest log in {:.2f}s",
+               absl::ToDoubleSeconds(absl::Now() - rebuild_start));
+  services.feed->Start();
+
+  ingest::IndexFeed* feed = services.feed.get();
+  services.ingest = std::make_unique<ingest::IngestServiceImpl>(
+      services.store.get(), ingest::DocumentPreparer(limits), [feed] { feed->Notify(); });
+  services.retrieval = std::make_unique<retrieval::RetrievalServiceImpl>(
+      services.indexes.get(), services.store.get(), services.feed.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -81,7 +106,7 @@ absl::StatusOr<std::unique_ptr<TesseraServer>> TesseraServer::Start(const Server
   builder.SetMaxReceiveMessageSize(static_cast<int>(config.max_message_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(config.max_message_bytes));
   builder.RegisterService(services.ingest.get());
-  builder.RegisterService(&services.retrieval);
+  builder.RegisterService(services.retrieval.get());
   builder.RegisterService(&services.generation);
   builder.RegisterService(&services.agents);
   builder.RegisterService(&services.eval);
