@@ -11,6 +11,7 @@
 
 // Shared with other commands of the CLI (ingest uses the data directory).
 ABSL_DECLARE_FLAG(std::string, data_dir);
+ABSL_DECLARE_FLAG(std::string, models_dir);
 
 namespace tessera::services {
 

@@ -10,11 +10,14 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/marshalling.h"
 #include "absl/strings/str_join.h"
+#include "nlohmann/json.hpp"
 #include "absl/time/time.h"
 #include "common/logging.h"
 #include "engine/tokenizer/load_tokenizer.h"
 #include "services/admin_client.h"
+#include "services/eval_command.h"
 #include "services/ingest_command.h"
 #include "services/serve.h"
 
@@ -25,6 +28,14 @@ ABSL_FLAG(std::string, collection, "", "ingest: the collection to ingest into");
 ABSL_FLAG(std::string, tokenizer, "",
           "tokenize: tokenizer.model, tokenizer.json, vocab.txt, tokenizer.bin or a model dir");
 ABSL_FLAG(std::string, text, "", "tokenize: the text to encode");
+ABSL_FLAG(std::string, corpus, "", "eval retrieval: BEIR corpus.jsonl");
+ABSL_FLAG(std::string, queries, "", "eval retrieval: BEIR queries.jsonl");
+ABSL_FLAG(std::string, qrels, "", "eval retrieval: BEIR qrels .tsv");
+ABSL_FLAG(std::vector<std::string>, modes, std::vector<std::string>({"bm25", "dense", "hybrid", "hybrid_rerank"}),
+          "eval retrieval: comma-separated modes");
+ABSL_FLAG(bool, json, false, "eval retrieval: one JSON object per line and mode");
+ABSL_FLAG(std::string, chunking, "", "ingest, eval: none, fixed or recursive (default recursive)");
+ABSL_FLAG(int, max_tokens, 0, "ingest, eval: chunk size in tokens (default 256)");
 ABSL_FLAG(bool, progress, true, "ingest: draw a progress bar when stderr is a terminal");
 ABSL_FLAG(std::string, service, "", "health: the service to check (empty = the whole server)");
 ABSL_FLAG(double, timeout_seconds, 5, "deadline of a client call");
@@ -40,6 +51,8 @@ constexpr char kUsage[] =
     "  ingest    --data_dir=DIR | --target=HOST:PORT  --collection=NAME PATH...\n"
     "            ingest files, directories or JSONL/BEIR corpora\n"
     "  tokenize  --tokenizer=PATH --text=TEXT          prints the token ids\n"
+    "  eval retrieval --corpus=F --queries=F --qrels=F [--modes=bm25,dense,hybrid,hybrid_rerank]\n"
+    "            [--json] [--target=HOST:PORT --collection=NAME]  BEIR retrieval evaluation\n"
     "Run 'tessera <command> --help' for the flags.";
 
 int Fail(const std::string& message) {
@@ -56,6 +69,67 @@ std::string Target() {
 
 std::vector<std::string> g_positional;
 
+// --chunking / --max_tokens as a ChunkingConfig (unset = the collection's default).
+absl::StatusOr<tessera::ingest::v1::ChunkingConfig> ChunkingFromFlags() {
+  tessera::ingest::v1::ChunkingConfig config;
+  const std::string strategy = absl::GetFlag(FLAGS_chunking);
+  if (strategy == "none") {
+    config.set_strategy(tessera::ingest::v1::ChunkingConfig::NONE);
+  } else if (strategy == "fixed") {
+    config.set_strategy(tessera::ingest::v1::ChunkingConfig::FIXED_TOKENS);
+  } else if (strategy == "recursive") {
+    config.set_strategy(tessera::ingest::v1::ChunkingConfig::RECURSIVE);
+  } else if (!strategy.empty()) {
+    return absl::InvalidArgumentError("--chunking must be none, fixed or recursive");
+  }
+  if (absl::GetFlag(FLAGS_max_tokens) > 0) {
+    if (strategy.empty()) config.set_strategy(tessera::ingest::v1::ChunkingConfig::RECURSIVE);
+    config.set_max_tokens(absl::GetFlag(FLAGS_max_tokens));
+  }
+  return config;
+}
+
+int Eval() {
+  if (g_positional.size() != 1 || g_positional[0] != "retrieval") {
+    return Fail("usage: tessera eval retrieval --corpus=F --queries=F --qrels=F [--json]");
+  }
+  auto chunking = ChunkingFromFlags();
+  if (!chunking.ok()) return Fail(std::string(chunking.status().message()));
+  tessera::services::RetrievalEvalOptions options;
+  options.corpus = absl::GetFlag(FLAGS_corpus);
+  options.queries = absl::GetFlag(FLAGS_queries);
+  options.qrels = absl::GetFlag(FLAGS_qrels);
+  options.modes = absl::GetFlag(FLAGS_modes);
+  options.target = absl::GetFlag(FLAGS_target);
+  options.collection = absl::GetFlag(FLAGS_collection);
+  options.chunking = *chunking;
+  options.models_dir = absl::GetFlag(FLAGS_models_dir);
+  auto lines = tessera::services::RunRetrievalEval(options);
+  if (!lines.ok()) return Fail("eval retrieval: " + std::string(lines.status().message()));
+  const bool json = absl::GetFlag(FLAGS_json);
+  if (!json) {
+    std::printf("%-14s %8s %9s %11s %8s %9s\n", "mode", "queries", "nDCG@10", "Recall@100",
+                "MRR@10", "qps");
+  }
+  for (const std::string& line : *lines) {
+    if (json) {
+      std::printf("%s\n", line.c_str());
+      continue;
+    }
+    auto row = nlohmann::json::parse(line);
+    if (row.contains("skipped")) {
+      std::printf("%-14s skipped: %s\n", row["mode"].get<std::string>().c_str(),
+                  row["skipped"].get<std::string>().c_str());
+    } else {
+      std::printf("%-14s %8d %9.4f %11.4f %8.4f %9.1f\n", row["mode"].get<std::string>().c_str(),
+                  row["queries"].get<int>(), row["ndcg@10"].get<double>(),
+                  row["recall@100"].get<double>(), row["mrr@10"].get<double>(),
+                  row["qps"].get<double>());
+    }
+  }
+  return 0;
+}
+
 int Tokenize() {
   if (absl::GetFlag(FLAGS_tokenizer).empty()) return Fail("tokenize: --tokenizer=PATH is required");
   auto ids = tessera::tokenizer::TokenizeToString(absl::GetFlag(FLAGS_tokenizer),
@@ -71,6 +145,9 @@ int Ingest() {
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
   options.collection = absl::GetFlag(FLAGS_collection);
   options.paths = g_positional;
+  auto chunking = ChunkingFromFlags();
+  if (!chunking.ok()) return Fail(std::string(chunking.status().message()));
+  options.chunking = *chunking;
   if (absl::GetFlag(FLAGS_progress) && isatty(fileno(stderr))) options.progress = stderr;
   auto summary = tessera::services::RunIngest(options);
   if (!summary.ok()) return Fail(std::string(summary.status().message()));
@@ -126,6 +203,7 @@ int main(int argc, char** argv) {
       {"services", &Services},
       {"ingest", &Ingest},
       {"tokenize", &Tokenize},
+      {"eval", &Eval},
   };
   // serve sets up its own logging; other commands keep stdout for their output.
   if (command != "serve") tessera::InitLogging("warn");
@@ -134,7 +212,7 @@ int main(int argc, char** argv) {
     return Fail("unknown command \"" + command + "\"\n" + kUsage);
   }
   // Only some commands take positional arguments.
-  if (command == "ingest") {
+  if (command == "ingest" || command == "eval") {
     g_positional.assign(positional.begin(), positional.end());
   } else if (!positional.empty()) {
     return Fail("unexpected argument \"" + std::string(positional[0]) + "\" for " + command);

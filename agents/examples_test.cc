@@ -1,0 +1,106 @@
+// The example graphs load, validate against the real tools, and run end to end
+// with the scripted model and the keyword retriever.
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "agents/run_manager.h"
+#include "agents/tools/calculator.h"
+#include "agents/tools/search_tool.h"
+#include "gtest/gtest.h"
+
+namespace tessera::agents {
+namespace {
+
+namespace v1 = ::tessera::agents::v1;
+
+std::string ReadExample(const std::string& name) {
+  std::ifstream in(absl::StrCat("agents/examples/", name));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+class ExamplesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    retriever_ = std::make_shared<KeywordRetriever>();
+    retriever_->Add("acme", "kb", "refunds", "Refunds are issued within 14 days.");
+    retriever_->Add("acme", "kb", "hours", "The shop opens at 9.");
+    model_ = std::make_shared<ScriptedChatModel>();
+    options_.database_path = absl::StrCat(::testing::TempDir(), "/examples_", 
+                                          ::testing::UnitTest::GetInstance()->current_test_info()->name(), ".db");
+    std::remove(options_.database_path.c_str());
+    options_.retriever = retriever_;
+    options_.models->SetDefault(model_);
+    ASSERT_TRUE(options_.tools->Register(std::make_shared<CalculatorTool>()).ok());
+    ASSERT_TRUE(options_.tools->Register(std::make_shared<SearchTool>(retriever_, "acme", "kb")).ok());
+    manager_ = std::move(*RunManager::Open(options_));
+  }
+  v1::Graph Create(const std::string& file) {
+    v1::CreateGraphRequest request;
+    request.set_definition_text(ReadExample(file));
+    absl::StatusOr<v1::Graph> graph = manager_->CreateGraph("acme", request);
+    EXPECT_TRUE(graph.ok()) << file << ": " << graph.status();
+    return graph.ok() ? *graph : v1::Graph();
+  }
+  std::shared_ptr<KeywordRetriever> retriever_;
+  std::shared_ptr<ScriptedChatModel> model_;
+  RunManagerOptions options_;
+  std::unique_ptr<RunManager> manager_;
+};
+
+TEST_F(ExamplesTest, BothExamplesLoadAndValidate) {
+  for (const char* file : {"rag_with_approval.json", "react_tool_loop.json"}) {
+    std::string text = ReadExample(file);
+    ASSERT_FALSE(text.empty()) << file;
+    GraphValidationContext context;
+    context.tools = options_.tools.get();
+    context.models = options_.models.get();
+    absl::StatusOr<std::shared_ptr<const CompiledGraph>> graph = LoadGraphJson(text, context);
+    EXPECT_TRUE(graph.ok()) << file << ": " << graph.status();
+  }
+}
+
+TEST_F(ExamplesTest, RagWithApprovalRunsThroughTheRefundApproval) {
+  Create("rag_with_approval.json");
+  model_->AddRule("Classify the intent", "refund");
+  model_->AddRule("Refund: 90", "You will get 90 back within 14 days.");
+  v1::StartRunRequest start;
+  start.set_graph_id("rag_with_approval");
+  *start.mutable_input() = *JsonToStruct({{"question", "How long do refunds take?"}});
+  absl::StatusOr<v1::Run> run = manager_->StartRun("acme", start);
+  ASSERT_TRUE(run.ok()) << run.status();
+  ASSERT_EQ(run->status(), v1::INTERRUPTED) << run->error();
+  EXPECT_EQ(run->pending_action().tool(), "calculator");
+  Json state = StructToJson(run->state());
+  EXPECT_EQ(state["context"], "Refunds are issued within 14 days.");
+  v1::ApproveActionRequest approve;
+  approve.set_run_id(run->id());
+  approve.set_action_id(run->pending_action().id());
+  absl::StatusOr<v1::Run> done = manager_->Approve("acme", approve);
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(done->status(), v1::SUCCEEDED) << done->error();
+  EXPECT_EQ(StructToJson(done->state())["refund"], 90);
+  EXPECT_EQ(StructToJson(done->state())["answer"], "You will get 90 back within 14 days.");
+}
+
+TEST_F(ExamplesTest, ReactLoopUsesSearchThenAnswers) {
+  Create("react_tool_loop.json");
+  model_->AddTurn(R"({"tool": "search", "arguments": {"query": "shop opens"}})");
+  model_->AddTurn("The shop opens at 9.");
+  model_->AddRule("State the final answer", "9 o'clock");
+  v1::StartRunRequest start;
+  start.set_graph_id("react_tool_loop");
+  *start.mutable_input() = *JsonToStruct({{"messages", {{{"role", "user"}, {"content", "When does the shop open?"}}}}});
+  absl::StatusOr<v1::Run> run = manager_->StartRun("acme", start);
+  ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_EQ(run->status(), v1::SUCCEEDED) << run->error();
+  Json state = StructToJson(run->state());
+  EXPECT_EQ(state["final"], "9 o'clock");
+  EXPECT_EQ(state["attempts"], 1);
+  EXPECT_NE(state["messages"][2]["content"].get<std::string>().find("The shop opens at 9."), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tessera::agents
