@@ -13,6 +13,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "agents/agent_service.h"
+#include "agents/run_manager.h"
+#include "agents/tools/calculator.h"
 #include "ingest/document_preparer.h"
 #include "ingest/document_store.h"
 #include "ingest/index_feed.h"
@@ -20,6 +23,7 @@
 #include "retrieval/index_registry.h"
 #include "retrieval/retrieval_service.h"
 #include "common/metrics.h"
+#include "services/index_retriever.h"
 #include "services/metrics_interceptor.h"
 #include "services/status_interceptor.h"
 #include "tessera/agents/v1/agents.grpc.pb.h"
@@ -40,10 +44,11 @@ struct TesseraServer::Services {
   std::unique_ptr<retrieval::IndexRegistry> indexes;
   std::unique_ptr<ingest::IngestServiceImpl> ingest;
   std::unique_ptr<retrieval::RetrievalServiceImpl> retrieval;
+  std::unique_ptr<agents::RunManager> runs;
+  std::unique_ptr<agents::AgentServiceImpl> agents;
   // Contracts whose implementations land in later issues: registered so that
   // reflection lists them and calls get a clear UNIMPLEMENTED.
   generation::v1::GenerationService::Service generation;
-  agents::v1::AgentService::Service agents;
   eval::v1::EvalService::Service eval;
   gateway::v1::GatewayService::Service gateway;
 };
@@ -95,6 +100,23 @@ absl::StatusOr<std::unique_ptr<TesseraServer>> TesseraServer::Start(const Server
   services.retrieval = std::make_unique<retrieval::RetrievalServiceImpl>(
       services.indexes.get(), services.store.get(), services.feed.get());
 
+  // Agents: graphs, runs and checkpoints in their own SQLite file; runs are
+  // driven in the background and those a crash interrupted are resumed.
+  agents::RunManagerOptions agent_options;
+  agent_options.database_path = config.data_dir + "/agents.db";
+  agent_options.async = true;
+  agent_options.retriever = std::make_shared<IndexRetriever>(services.indexes.get());
+  absl::Status registered =
+      agent_options.tools->Register(std::make_shared<agents::CalculatorTool>());
+  if (!registered.ok()) return registered;
+  auto runs = agents::RunManager::Open(std::move(agent_options));
+  if (!runs.ok()) return runs.status();
+  services.runs = std::move(*runs);
+  auto recovered = services.runs->RecoverRuns();
+  if (!recovered.ok()) return recovered.status();
+  if (!recovered->empty()) spdlog::info("resumed {} agent runs after a restart", recovered->size());
+  services.agents = std::make_unique<agents::AgentServiceImpl>(services.runs.get());
+
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
@@ -108,7 +130,7 @@ absl::StatusOr<std::unique_ptr<TesseraServer>> TesseraServer::Start(const Server
   builder.RegisterService(services.ingest.get());
   builder.RegisterService(services.retrieval.get());
   builder.RegisterService(&services.generation);
-  builder.RegisterService(&services.agents);
+  builder.RegisterService(services.agents.get());
   builder.RegisterService(&services.eval);
   builder.RegisterService(&services.gateway);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
