@@ -88,6 +88,8 @@ absl::StatusOr<std::vector<std::string>> RunRetrievalEval(const RetrievalEvalOpt
     config.port = 0;
     config.data_dir = temp.path;
     config.models_dir = options.models_dir;
+    config.embedder_model = options.embedder_model;
+    config.reranker_model = options.reranker_model;
     auto server = TesseraServer::Start(config);
     if (!server.ok()) return server.status();
     embedded = std::move(*server);

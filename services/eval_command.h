@@ -25,6 +25,8 @@ struct RetrievalEvalOptions {
   std::string collection;
   ingest::v1::ChunkingConfig chunking;
   std::string models_dir;
+  std::string embedder_model;
+  std::string reranker_model;
 };
 
 // One result per mode, as the JSON object the command prints on a line:

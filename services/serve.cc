@@ -22,6 +22,10 @@ ABSL_FLAG(std::string, log_level, "", "trace, debug, info, warn or error (defaul
 ABSL_FLAG(std::string, port_file, "", "write the bound gRPC port to this file once serving");
 ABSL_FLAG(int64_t, max_document_bytes, -1, "largest accepted document in bytes (default 64 MiB)");
 ABSL_FLAG(std::string, models_dir, "", "directory of model directories (e.g. ../shared/models)");
+ABSL_FLAG(std::string, embedder_model, "",
+          "embedding model: a directory, or a name inside --models_dir (default: "
+          "all-MiniLM-L6-v2 there, when its weights are present)");
+ABSL_FLAG(std::string, reranker_model, "", "cross-encoder: a directory, or a name inside --models_dir");
 ABSL_FLAG(int, drain_seconds, -1, "seconds to let in-flight calls finish on SIGTERM (default 20)");
 
 namespace tessera::services {
@@ -42,6 +46,12 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags() {
     config.max_document_bytes = absl::GetFlag(FLAGS_max_document_bytes);
   }
   if (!absl::GetFlag(FLAGS_models_dir).empty()) config.models_dir = absl::GetFlag(FLAGS_models_dir);
+  if (!absl::GetFlag(FLAGS_embedder_model).empty()) {
+    config.embedder_model = absl::GetFlag(FLAGS_embedder_model);
+  }
+  if (!absl::GetFlag(FLAGS_reranker_model).empty()) {
+    config.reranker_model = absl::GetFlag(FLAGS_reranker_model);
+  }
   if (absl::GetFlag(FLAGS_drain_seconds) >= 0) {
     config.drain_seconds = absl::GetFlag(FLAGS_drain_seconds);
   }

@@ -12,6 +12,8 @@
 // Shared with other commands of the CLI (ingest uses the data directory).
 ABSL_DECLARE_FLAG(std::string, data_dir);
 ABSL_DECLARE_FLAG(std::string, models_dir);
+ABSL_DECLARE_FLAG(std::string, embedder_model);
+ABSL_DECLARE_FLAG(std::string, reranker_model);
 
 namespace tessera::services {
 

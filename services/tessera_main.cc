@@ -15,6 +15,7 @@
 #include "nlohmann/json.hpp"
 #include "absl/time/time.h"
 #include "common/logging.h"
+#include "engine/model/make_random.h"
 #include "engine/tokenizer/load_tokenizer.h"
 #include "services/admin_client.h"
 #include "services/eval_command.h"
@@ -36,6 +37,12 @@ ABSL_FLAG(std::vector<std::string>, modes, std::vector<std::string>({"bm25", "de
 ABSL_FLAG(bool, json, false, "eval retrieval: one JSON object per line and mode");
 ABSL_FLAG(std::string, chunking, "", "ingest, eval: none, fixed or recursive (default recursive)");
 ABSL_FLAG(int, max_tokens, 0, "ingest, eval: chunk size in tokens (default 256)");
+ABSL_FLAG(std::string, arch, "", "model make-random: bert, bert-cross-encoder or llama");
+ABSL_FLAG(std::string, shape, "", "model make-random: a named shape (minilm-l6, tinyllama-1.1b, ...)");
+ABSL_FLAG(std::string, format, "safetensors", "model make-random: safetensors or gguf");
+ABSL_FLAG(std::string, out, "", "model make-random: where to write (directory or GGUF file)");
+ABSL_FLAG(std::string, dtype, "", "model make-random: f32 (default), f16, bf16, q8_0, q4_0");
+ABSL_FLAG(uint64_t, seed, 1, "model make-random: random seed (same seed, same bytes)");
 ABSL_FLAG(bool, progress, true, "ingest: draw a progress bar when stderr is a terminal");
 ABSL_FLAG(std::string, service, "", "health: the service to check (empty = the whole server)");
 ABSL_FLAG(double, timeout_seconds, 5, "deadline of a client call");
@@ -51,6 +58,8 @@ constexpr char kUsage[] =
     "  ingest    --data_dir=DIR | --target=HOST:PORT  --collection=NAME PATH...\n"
     "            ingest files, directories or JSONL/BEIR corpora\n"
     "  tokenize  --tokenizer=PATH --text=TEXT          prints the token ids\n"
+    "  model make-random --arch=bert|llama --shape=NAME --format=safetensors|gguf --out=PATH\n"
+    "            writes a random-weight model of a real shape; prints the path\n"
     "  eval retrieval --corpus=F --queries=F --qrels=F [--modes=bm25,dense,hybrid,hybrid_rerank]\n"
     "            [--json] [--target=HOST:PORT --collection=NAME]  BEIR retrieval evaluation\n"
     "Run 'tessera <command> --help' for the flags.";
@@ -89,6 +98,23 @@ absl::StatusOr<tessera::ingest::v1::ChunkingConfig> ChunkingFromFlags() {
   return config;
 }
 
+int Model() {
+  if (g_positional.size() != 1 || g_positional[0] != "make-random") {
+    return Fail("usage: tessera model make-random --arch=bert|llama --shape=NAME "
+                "--format=safetensors|gguf --out=PATH");
+  }
+  if (absl::GetFlag(FLAGS_arch).empty() || absl::GetFlag(FLAGS_shape).empty() ||
+      absl::GetFlag(FLAGS_out).empty()) {
+    return Fail("model make-random: --arch, --shape and --out are required");
+  }
+  auto path = tessera::model::MakeRandomModel(
+      absl::GetFlag(FLAGS_arch), absl::GetFlag(FLAGS_shape), absl::GetFlag(FLAGS_format),
+      absl::GetFlag(FLAGS_out), absl::GetFlag(FLAGS_seed), absl::GetFlag(FLAGS_dtype));
+  if (!path.ok()) return Fail("model make-random: " + std::string(path.status().message()));
+  std::printf("%s\n", path->c_str());
+  return 0;
+}
+
 int Eval() {
   if (g_positional.size() != 1 || g_positional[0] != "retrieval") {
     return Fail("usage: tessera eval retrieval --corpus=F --queries=F --qrels=F [--json]");
@@ -104,6 +130,8 @@ int Eval() {
   options.collection = absl::GetFlag(FLAGS_collection);
   options.chunking = *chunking;
   options.models_dir = absl::GetFlag(FLAGS_models_dir);
+  options.embedder_model = absl::GetFlag(FLAGS_embedder_model);
+  options.reranker_model = absl::GetFlag(FLAGS_reranker_model);
   auto lines = tessera::services::RunRetrievalEval(options);
   if (!lines.ok()) return Fail("eval retrieval: " + std::string(lines.status().message()));
   const bool json = absl::GetFlag(FLAGS_json);
@@ -204,6 +232,7 @@ int main(int argc, char** argv) {
       {"ingest", &Ingest},
       {"tokenize", &Tokenize},
       {"eval", &Eval},
+      {"model", &Model},
   };
   // serve sets up its own logging; other commands keep stdout for their output.
   if (command != "serve") tessera::InitLogging("warn");
@@ -212,7 +241,7 @@ int main(int argc, char** argv) {
     return Fail("unknown command \"" + command + "\"\n" + kUsage);
   }
   // Only some commands take positional arguments.
-  if (command == "ingest" || command == "eval") {
+  if (command == "ingest" || command == "eval" || command == "model") {
     g_positional.assign(positional.begin(), positional.end());
   } else if (!positional.empty()) {
     return Fail("unexpected argument \"" + std::string(positional[0]) + "\" for " + command);

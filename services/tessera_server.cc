@@ -25,6 +25,7 @@
 #include "common/metrics.h"
 #include "services/index_retriever.h"
 #include "services/metrics_interceptor.h"
+#include "services/model_loader.h"
 #include "services/status_interceptor.h"
 #include "tessera/agents/v1/agents.grpc.pb.h"
 #include "tessera/eval/v1/eval.grpc.pb.h"
@@ -39,6 +40,7 @@ struct TesseraServer::Services {
   ~Services() {
     if (feed != nullptr) feed->Stop();
   }
+  LoadedModels models;
   std::unique_ptr<ingest::DocumentStore> store;
   std::unique_ptr<ingest::IndexFeed> feed;
   std::unique_ptr<retrieval::IndexRegistry> indexes;
@@ -84,8 +86,21 @@ absl::StatusOr<std::unique_ptr<TesseraServer>> TesseraServer::Start(const Server
   // Search indexes are derived from the store: rebuilt from its log at start,
   // then kept current by the feed after every commit.
   services.feed = std::make_unique<ingest::IndexFeed>(services.store.get());
+  auto models = LoadEncoderModels(config);
+  if (!models.ok()) return models.status();
+  services.models = std::move(*models);
+  if (services.models.embedder != nullptr) {
+    spdlog::info("embedder {} ({} dimensions)", services.models.embedder->name(),
+                 services.models.embedder->dimension());
+  } else {
+    spdlog::info("{}", services.models.embedder_note);
+  }
+  if (services.models.reranker != nullptr) {
+    spdlog::info("reranker {}", services.models.reranker->name());
+  }
   services.indexes = std::make_unique<retrieval::IndexRegistry>(
-      retrieval::CollectionIndexOptions(), /*embedder=*/nullptr, /*reranker=*/nullptr);
+      retrieval::CollectionIndexOptions(), services.models.embedder.get(),
+      services.models.reranker.get());
   services.feed->Register(services.indexes.get());
   const auto rebuild_start = absl::Now();
   absl::Status rebuilt = services.feed->Rebuild([&] { services.indexes->Reset(); });

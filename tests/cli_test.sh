@@ -36,6 +36,18 @@ else
   echo "SKIP tokenize checks: ../shared/tokenizers/llama2 not found (set TESSERA_SHARED_DIR)"
 fi
 
+# --- model make-random writes real file formats at named shapes
+out=$("${TESSERA}" model make-random --arch=bert --shape=tiny-bert --format=safetensors --out="${WORK}/bert")
+check "make-random bert prints the directory" test "${out}" = "${WORK}/bert"
+check "make-random bert writes config.json" test -s "${WORK}/bert/config.json"
+check "make-random bert writes model.safetensors" test -s "${WORK}/bert/model.safetensors"
+out=$("${TESSERA}" model make-random --arch=llama --shape=tiny-llama --format=gguf --dtype=q8_0 --out="${WORK}/tiny.gguf")
+check "make-random llama gguf prints the file" test "${out}" = "${WORK}/tiny.gguf"
+check "the GGUF file starts with the GGUF magic" test "$(head -c 4 "${WORK}/tiny.gguf")" = "GGUF"
+out=$("${TESSERA}" model make-random --arch=gpt --shape=x --out="${WORK}/x" 2>&1); rc=$?
+check "make-random with an unknown arch fails" test ${rc} -ne 0
+check "the error names the arch" grep -q 'unknown arch' <<<"${out}"
+
 # --- ingest into an embedded instance
 mkdir -p "${WORK}/docs/sub"
 printf 'First document. It has two sentences.\n' > "${WORK}/docs/a.txt"

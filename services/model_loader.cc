@@ -1,0 +1,104 @@
+#include "services/model_loader.h"
+
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "engine/bert/bert_encoder.h"
+
+namespace tessera::services {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kDefaultEmbedder[] = "all-MiniLM-L6-v2";
+
+class BertEmbedder : public retrieval::Embedder {
+ public:
+  BertEmbedder(std::string name, std::unique_ptr<bert::BertEncoder> encoder)
+      : name_(std::move(name)), encoder_(std::move(encoder)) {}
+  std::string name() const override { return name_; }
+  int dimension() const override { return encoder_->embedding_dimension(); }
+  absl::StatusOr<std::vector<std::vector<float>>> Embed(
+      absl::Span<const std::string> texts) const override {
+    return encoder_->Embed(texts);
+  }
+
+ private:
+  std::string name_;
+  std::unique_ptr<bert::BertEncoder> encoder_;
+};
+
+class BertReranker : public retrieval::Reranker {
+ public:
+  BertReranker(std::string name, std::unique_ptr<bert::BertEncoder> encoder)
+      : name_(std::move(name)), encoder_(std::move(encoder)) {}
+  std::string name() const override { return name_; }
+  absl::StatusOr<std::vector<float>> Score(absl::string_view query,
+                                           absl::Span<const std::string> passages) const override {
+    return encoder_->Score(query, passages);
+  }
+
+ private:
+  std::string name_;
+  std::unique_ptr<bert::BertEncoder> encoder_;
+};
+
+// A path as given, or a directory of that name inside models_dir.
+std::string Resolve(const std::string& models_dir, const std::string& name) {
+  if (fs::exists(name) || models_dir.empty()) return name;
+  return (fs::path(models_dir) / name).string();
+}
+
+bool HasWeights(const fs::path& dir) {
+  return fs::exists(dir / "model.safetensors") || fs::exists(dir / "model.safetensors.index.json");
+}
+
+}  // namespace
+
+absl::StatusOr<LoadedModels> LoadEncoderModels(const ServerConfig& config) {
+  LoadedModels models;
+  std::string embedder_path;
+  if (!config.embedder_model.empty()) {
+    embedder_path = Resolve(config.models_dir, config.embedder_model);
+  } else if (!config.models_dir.empty()) {
+    const fs::path candidate = fs::path(config.models_dir) / kDefaultEmbedder;
+    if (HasWeights(candidate)) {
+      embedder_path = candidate.string();
+    } else if (fs::exists(candidate)) {
+      models.embedder_note = absl::StrCat(candidate.string(),
+                                          " has a config and tokenizer but no weights "
+                                          "(model.safetensors); dense search is off");
+    }
+  }
+  if (embedder_path.empty() && models.embedder_note.empty()) {
+    models.embedder_note = "no embedding model configured; dense search is off";
+  }
+  if (!embedder_path.empty()) {
+    auto encoder = bert::BertEncoder::Load(embedder_path);
+    if (!encoder.ok()) {
+      return absl::Status(encoder.status().code(),
+                          absl::StrCat("embedder ", embedder_path, ": ", encoder.status().message()));
+    }
+    models.embedder = std::make_unique<BertEmbedder>(fs::path(embedder_path).filename().string(),
+                                                     std::move(*encoder));
+  }
+  if (!config.reranker_model.empty()) {
+    const std::string path = Resolve(config.models_dir, config.reranker_model);
+    auto encoder = bert::BertEncoder::Load(path);
+    if (!encoder.ok()) {
+      return absl::Status(encoder.status().code(),
+                          absl::StrCat("reranker ", path, ": ", encoder.status().message()));
+    }
+    if (!(*encoder)->has_classifier()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("reranker ", path, " has no classification head (not a cross-encoder)"));
+    }
+    models.reranker = std::make_unique<BertReranker>(fs::path(path).filename().string(),
+                                                     std::move(*encoder));
+  } else {
+    models.reranker_note = "no cross-encoder configured; reranking is off";
+  }
+  return models;
+}
+
+}  // namespace tessera::services
