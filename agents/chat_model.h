@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "agents/json_util.h"
+#include "common/json.h"
 #include "tessera/common/v1/common.pb.h"
 
 namespace tessera::agents {

@@ -30,7 +30,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "agents/json_util.h"
+#include "common/json.h"
 
 namespace tessera::agents {
 

@@ -11,7 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "agents/json_util.h"
+#include "common/json.h"
 #include "agents/tools/tool_call_parser.h"
 #include "agents/tools/tool_executor.h"
 #include "common/hash.h"

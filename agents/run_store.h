@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "agents/json_util.h"
+#include "common/json.h"
 #include "common/sqlite.h"
 #include "tessera/agents/v1/agents.pb.h"
 

@@ -15,7 +15,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "agents/json_util.h"
+#include "common/json.h"
 #include "tessera/agents/v1/agents.pb.h"
 
 namespace tessera::agents {

@@ -9,7 +9,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "gateway/json_struct.h"
+#include "common/json.h"
 
 namespace tessera::gateway {
 namespace {
@@ -29,18 +29,18 @@ absl::Status Invalid(absl::string_view param, absl::string_view message) {
 
 absl::Status WrongType(absl::string_view param, absl::string_view want, const Json& got) {
   return Invalid(param, absl::StrCat("Invalid type for '", param, "': expected ", want, ", but got ",
-                                     JsonKindName(got), "."));
+                                     JsonTypeName(got), "."));
 }
 
 absl::StatusOr<Json> ParseBodyObject(absl::string_view body) {
-  auto json = ParseJsonText(body, "request body");
+  auto json = ParseJson(body, "request body");
   if (!json.ok()) {
     return Invalid("", absl::StrCat("We could not parse the JSON body of your request: ",
                                     json.status().message()));
   }
   if (!json->is_object()) {
     return Invalid("", absl::StrCat("The request body must be a JSON object, not ",
-                                    JsonKindName(*json), "."));
+                                    JsonTypeName(*json), "."));
   }
   return json;
 }
@@ -132,8 +132,8 @@ absl::Status ParseToolCalls(const Json& calls, const std::string& param,
       if (!arguments->is_string()) {
         return WrongType(absl::StrCat(call_param, ".function.arguments"), "a string", *arguments);
       }
-      auto parsed = ParseJsonText(arguments->get<std::string>(), "tool call arguments");
-      auto as_struct = parsed.ok() ? JsonToProtoStruct(*parsed) : parsed.status();
+      auto parsed = ParseJson(arguments->get<std::string>(), "tool call arguments");
+      auto as_struct = parsed.ok() ? JsonToStruct(*parsed) : parsed.status();
       if (!as_struct.ok()) {
         return Invalid(absl::StrCat(call_param, ".function.arguments"),
                        "Tool call arguments must be a JSON object encoded as a string.");
@@ -253,7 +253,7 @@ absl::Status ParseTools(const Json& tools, GenerateRequest* request) {
       if (!parameters->is_object()) {
         return WrongType(absl::StrCat(param, ".function.parameters"), "an object", *parameters);
       }
-      spec->set_parameters_json_schema(DumpJsonText(*parameters));
+      spec->set_parameters_json_schema(DumpJson(*parameters));
     }
   }
   return absl::OkStatus();
@@ -281,7 +281,7 @@ absl::Status ParseResponseFormat(const Json& format, GenerateRequest* request) {
       return Invalid("response_format.json_schema.schema",
                      "'json_schema.schema' must be a JSON schema object.");
     }
-    auto as_struct = JsonToProtoStruct(*schema);
+    auto as_struct = JsonToStruct(*schema);
     if (!as_struct.ok()) return Invalid("response_format.json_schema.schema", "bad schema");
     *request->mutable_sampling()->mutable_json_schema() = std::move(*as_struct);
     return absl::OkStatus();
@@ -306,7 +306,7 @@ Json ToolCallsJson(const google::protobuf::RepeatedPtrField<tessera::common::v1:
                  {"type", "function"},
                  {"function",
                   {{"name", calls[i].name()},
-                   {"arguments", DumpJsonText(ProtoStructToJson(calls[i].arguments()))}}}};
+                   {"arguments", DumpJson(StructToJson(calls[i].arguments()))}}}};
     if (with_index) call["index"] = i;
     out.push_back(std::move(call));
   }
@@ -567,7 +567,7 @@ std::string RenderChatCompletion(const GenerateResponse& response,
                              {"logprobs", LogprobsJson(response.tokens())},
                              {"finish_reason", FinishReasonName(finish)}}})},
               {"usage", UsageJson(response.usage())}};
-  return DumpJsonText(out);
+  return DumpJson(out);
 }
 
 std::string RenderChatCompletionChunk(const GenerateStreamResponse& chunk,
@@ -589,12 +589,12 @@ std::string RenderChatCompletionChunk(const GenerateStreamResponse& chunk,
                                           {"delta", delta},
                                           {"logprobs", LogprobsJson(chunk.tokens())},
                                           {"finish_reason", FinishReasonJson(chunk.finish_reason())}}});
-  std::string out = absl::StrCat("data: ", DumpJsonText(choice_chunk), "\n\n");
+  std::string out = absl::StrCat("data: ", DumpJson(choice_chunk), "\n\n");
   if (last && include_usage) {
     Json usage_chunk = base;
     usage_chunk["choices"] = Json::array();
     usage_chunk["usage"] = UsageJson(chunk.usage());
-    absl::StrAppend(&out, "data: ", DumpJsonText(usage_chunk), "\n\n");
+    absl::StrAppend(&out, "data: ", DumpJson(usage_chunk), "\n\n");
   }
   return out;
 }
@@ -621,7 +621,7 @@ std::string RenderEmbeddings(const EmbedResponse& response, absl::string_view mo
               {"data", data},
               {"model", model.empty() ? response.model() : std::string(model)},
               {"usage", {{"prompt_tokens", tokens}, {"total_tokens", tokens}}}};
-  return DumpJsonText(out);
+  return DumpJson(out);
 }
 
 OpenAiError OpenAiErrorFromStatus(const absl::Status& status) {
@@ -677,7 +677,7 @@ OpenAiError OpenAiErrorFromStatus(const absl::Status& status) {
                  {"type", type},
                  {"param", param},
                  {"code", code}}}};
-  error.body = DumpJsonText(body);
+  error.body = DumpJson(body);
   return error;
 }
 

@@ -14,7 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
-#include "gateway/json_struct.h"
+#include "common/json.h"
 #include "gateway/sse.h"
 
 namespace tessera::gateway {
@@ -48,9 +48,9 @@ FinishReason ParseFinishReason(const Json& value) {
 // Tool arguments arrive as JSON text; models sometimes emit invalid JSON, which
 // is kept (as {"_raw": text}) rather than failing the whole response.
 google::protobuf::Struct ArgumentsStruct(const std::string& text) {
-  auto parsed = ParseJsonText(text.empty() ? "{}" : text, "tool arguments");
+  auto parsed = ParseJson(text.empty() ? "{}" : text, "tool arguments");
   if (parsed.ok()) {
-    auto as_struct = JsonToProtoStruct(*parsed);
+    auto as_struct = JsonToStruct(*parsed);
     if (as_struct.ok()) return *as_struct;
   }
   google::protobuf::Struct raw;
@@ -125,7 +125,7 @@ Json BuildChatCompletionBody(const GenerateRequest& request, const OpenAiClientO
                          {"type", "function"},
                          {"function",
                           {{"name", call.name()},
-                           {"arguments", DumpJsonText(ProtoStructToJson(call.arguments()))}}}});
+                           {"arguments", DumpJson(StructToJson(call.arguments()))}}}});
       }
       out["tool_calls"] = std::move(calls);
     }
@@ -152,7 +152,7 @@ Json BuildChatCompletionBody(const GenerateRequest& request, const OpenAiClientO
   if (sampling.has_json_schema()) {
     body["response_format"] = {
         {"type", "json_schema"},
-        {"json_schema", {{"name", "response"}, {"schema", ProtoStructToJson(sampling.json_schema())}}}};
+        {"json_schema", {{"name", "response"}, {"schema", StructToJson(sampling.json_schema())}}}};
   }
   if (request.tools_size() > 0) {
     Json tools = Json::array();
@@ -160,7 +160,7 @@ Json BuildChatCompletionBody(const GenerateRequest& request, const OpenAiClientO
       Json function = {{"name", tool.name()}};
       if (!tool.description().empty()) function["description"] = tool.description();
       if (!tool.parameters_json_schema().empty()) {
-        auto schema = ParseJsonText(tool.parameters_json_schema(), "tool schema");
+        auto schema = ParseJson(tool.parameters_json_schema(), "tool schema");
         function["parameters"] = schema.ok() ? *schema : Json::object();
       }
       tools.push_back({{"type", "function"}, {"function", std::move(function)}});
@@ -176,7 +176,7 @@ Json BuildChatCompletionBody(const GenerateRequest& request, const OpenAiClientO
 }
 
 absl::StatusOr<GenerateResponse> ParseChatCompletionBody(absl::string_view body) {
-  auto json = ParseJsonText(body, "chat completion response");
+  auto json = ParseJson(body, "chat completion response");
   if (!json.ok()) return absl::InternalError(json.status().message());
   try {
     GenerateResponse response;
@@ -232,7 +232,7 @@ std::optional<absl::Duration> ParseRetryAfter(absl::string_view value, absl::Tim
 
 absl::Status StatusFromHttp(int http_status, absl::string_view body) {
   std::string message;
-  auto json = ParseJsonText(body, "error body");
+  auto json = ParseJson(body, "error body");
   if (json.ok() && json->is_object()) {
     auto error = json->find("error");
     if (error != json->end() && error->is_object()) {
@@ -516,7 +516,7 @@ absl::Status OpenAiClient::WithRetries(const std::function<HttpResult()>& attemp
 
 absl::StatusOr<GenerateResponse> OpenAiClient::Generate(const GenerateRequest& request) {
   absl::Time start = absl::Now();
-  std::string body = DumpJsonText(BuildChatCompletionBody(request, options_, false));
+  std::string body = DumpJson(BuildChatCompletionBody(request, options_, false));
   HttpResult result;
   absl::Status status = WithRetries([&] { return Post("/chat/completions", body, nullptr); },
                                     [] { return true; }, &result);
@@ -536,7 +536,7 @@ absl::StatusOr<GenerateResponse> OpenAiClient::Generate(const GenerateRequest& r
 absl::Status OpenAiClient::GenerateStream(const GenerateRequest& request,
                                           const StreamCallback& on_chunk) {
   absl::Time start = absl::Now();
-  std::string body = DumpJsonText(BuildChatCompletionBody(request, options_, true));
+  std::string body = DumpJson(BuildChatCompletionBody(request, options_, true));
 
   // State of one attempt's stream; reset per attempt.
   struct PendingToolCall {
@@ -580,7 +580,7 @@ absl::Status OpenAiClient::GenerateStream(const GenerateRequest& request,
       done = true;
       return emit_final();
     }
-    auto json = ParseJsonText(event.data, "stream chunk");
+    auto json = ParseJson(event.data, "stream chunk");
     if (!json.ok() || !json->is_object()) {
       stream_error = absl::InternalError("backend sent a malformed stream chunk");
       return false;
@@ -588,7 +588,7 @@ absl::Status OpenAiClient::GenerateStream(const GenerateRequest& request,
     if (auto error = json->find("error"); error != json->end()) {
       stream_error = absl::UnavailableError(absl::StrCat(
           "backend error mid-stream: ",
-          error->is_object() ? error->value("message", "") : DumpJsonText(*error)));
+          error->is_object() ? error->value("message", "") : DumpJson(*error)));
       return false;
     }
     if (request_id.empty()) request_id = json->value("id", "");
@@ -687,12 +687,12 @@ absl::StatusOr<EmbedResponse> OpenAiClient::Embed(const EmbedRequest& request) {
   Json body = {{"model", request.model().empty() ? options_.default_model : request.model()},
                {"input", std::vector<std::string>(request.inputs().begin(), request.inputs().end())},
                {"encoding_format", "float"}};
-  std::string text = DumpJsonText(body);
+  std::string text = DumpJson(body);
   HttpResult result;
   absl::Status status = WithRetries([&] { return Post("/embeddings", text, nullptr); },
                                     [] { return true; }, &result);
   if (!status.ok()) return status;
-  auto json = ParseJsonText(result.body, "embeddings response");
+  auto json = ParseJson(result.body, "embeddings response");
   if (!json.ok()) return absl::InternalError(json.status().message());
   try {
     EmbedResponse response;

@@ -11,7 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
-#include "agents/json_util.h"
+#include "common/json.h"
 
 namespace tessera::agents {
 

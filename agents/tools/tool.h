@@ -10,7 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "agents/json_util.h"
+#include "common/json.h"
 
 namespace tessera::agents {
 

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
-#include "agents/json_util.h"
+#include "common/json.h"
 
 namespace tessera::agents {
 

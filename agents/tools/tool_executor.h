@@ -9,7 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "agents/json_util.h"
+#include "common/json.h"
 #include "agents/tools/tool.h"
 
 namespace tessera::agents {

@@ -1,7 +1,8 @@
-// Conversions between nlohmann::json (the engine's working representation of
-// state) and google.protobuf.Value/Struct (the API contract), plus safe parsing.
-#ifndef TESSERA_AGENTS_JSON_UTIL_H_
-#define TESSERA_AGENTS_JSON_UTIL_H_
+// nlohmann::json (working JSON: agent state, OpenAI wire format) and its
+// conversions to and from google.protobuf.Value/Struct (the API contracts), with
+// parsing and dumping that never throw.
+#ifndef TESSERA_COMMON_JSON_H_
+#define TESSERA_COMMON_JSON_H_
 
 #include <string>
 
@@ -11,7 +12,7 @@
 #include "absl/strings/string_view.h"
 #include "google/protobuf/struct.pb.h"
 
-namespace tessera::agents {
+namespace tessera {
 
 using Json = nlohmann::json;
 
@@ -30,6 +31,6 @@ Json StructToJson(const google::protobuf::Struct& value);
 // A short, human-readable name of a JSON value's type ("string", "number", ...).
 const char* JsonTypeName(const Json& value);
 
-}  // namespace tessera::agents
+}  // namespace tessera
 
-#endif  // TESSERA_AGENTS_JSON_UTIL_H_
+#endif  // TESSERA_COMMON_JSON_H_

@@ -1,8 +1,8 @@
-#include "agents/json_util.h"
+#include "common/json.h"
 
 #include "gtest/gtest.h"
 
-namespace tessera::agents {
+namespace tessera {
 namespace {
 
 TEST(JsonUtilTest, RoundTripsThroughStruct) {
@@ -23,4 +23,4 @@ TEST(JsonUtilTest, ParseErrorsAreStatuses) {
 }
 
 }  // namespace
-}  // namespace tessera::agents
+}  // namespace tessera

@@ -1,9 +1,9 @@
-#include "agents/json_util.h"
+#include "common/json.h"
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 
-namespace tessera::agents {
+namespace tessera {
 
 absl::StatusOr<Json> ParseJson(absl::string_view text, absl::string_view what) {
   Json parsed = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
@@ -126,4 +126,4 @@ const char* JsonTypeName(const Json& value) {
   }
 }
 
-}  // namespace tessera::agents
+}  // namespace tessera
