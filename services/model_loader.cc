@@ -2,8 +2,9 @@
 
 #include <filesystem>
 
+#include <thread>
+
 #include "absl/strings/str_cat.h"
-#include "engine/bert/bert_encoder.h"
 
 namespace tessera::services {
 namespace {
@@ -12,10 +13,11 @@ namespace fs = std::filesystem;
 
 constexpr char kDefaultEmbedder[] = "all-MiniLM-L6-v2";
 
+// Adapters: the registry owns the encoders, retrieval borrows them.
 class BertEmbedder : public retrieval::Embedder {
  public:
-  BertEmbedder(std::string name, std::unique_ptr<bert::BertEncoder> encoder)
-      : name_(std::move(name)), encoder_(std::move(encoder)) {}
+  BertEmbedder(std::string name, const bert::BertEncoder* encoder)
+      : name_(std::move(name)), encoder_(encoder) {}
   std::string name() const override { return name_; }
   int dimension() const override { return encoder_->embedding_dimension(); }
   absl::StatusOr<std::vector<std::vector<float>>> Embed(
@@ -25,13 +27,13 @@ class BertEmbedder : public retrieval::Embedder {
 
  private:
   std::string name_;
-  std::unique_ptr<bert::BertEncoder> encoder_;
+  const bert::BertEncoder* encoder_;
 };
 
 class BertReranker : public retrieval::Reranker {
  public:
-  BertReranker(std::string name, std::unique_ptr<bert::BertEncoder> encoder)
-      : name_(std::move(name)), encoder_(std::move(encoder)) {}
+  BertReranker(std::string name, const bert::BertEncoder* encoder)
+      : name_(std::move(name)), encoder_(encoder) {}
   std::string name() const override { return name_; }
   absl::StatusOr<std::vector<float>> Score(absl::string_view query,
                                            absl::Span<const std::string> passages) const override {
@@ -40,7 +42,7 @@ class BertReranker : public retrieval::Reranker {
 
  private:
   std::string name_;
-  std::unique_ptr<bert::BertEncoder> encoder_;
+  const bert::BertEncoder* encoder_;
 };
 
 // A path as given, or a directory of that name inside models_dir.
@@ -55,7 +57,7 @@ bool HasWeights(const fs::path& dir) {
 
 }  // namespace
 
-absl::StatusOr<LoadedModels> LoadEncoderModels(const ServerConfig& config) {
+absl::StatusOr<LoadedModels> LoadModels(const ServerConfig& config) {
   LoadedModels models;
   std::string embedder_path;
   if (!config.embedder_model.empty()) {
@@ -79,8 +81,12 @@ absl::StatusOr<LoadedModels> LoadEncoderModels(const ServerConfig& config) {
       return absl::Status(encoder.status().code(),
                           absl::StrCat("embedder ", embedder_path, ": ", encoder.status().message()));
     }
-    models.embedder = std::make_unique<BertEmbedder>(fs::path(embedder_path).filename().string(),
-                                                     std::move(*encoder));
+    models.embedder_encoder = std::move(*encoder);
+    models.served.embedder = models.embedder_encoder.get();
+    models.served.embedder_name = fs::path(embedder_path).filename().string();
+    models.served.embedder_path = embedder_path;
+    models.embedder = std::make_unique<BertEmbedder>(models.served.embedder_name,
+                                                     models.embedder_encoder.get());
   }
   if (!config.reranker_model.empty()) {
     const std::string path = Resolve(config.models_dir, config.reranker_model);
@@ -93,10 +99,28 @@ absl::StatusOr<LoadedModels> LoadEncoderModels(const ServerConfig& config) {
       return absl::InvalidArgumentError(
           absl::StrCat("reranker ", path, " has no classification head (not a cross-encoder)"));
     }
-    models.reranker = std::make_unique<BertReranker>(fs::path(path).filename().string(),
-                                                     std::move(*encoder));
+    models.reranker_encoder = std::move(*encoder);
+    models.served.reranker = models.reranker_encoder.get();
+    models.served.reranker_name = fs::path(path).filename().string();
+    models.served.reranker_path = path;
+    models.reranker = std::make_unique<BertReranker>(models.served.reranker_name,
+                                                     models.reranker_encoder.get());
   } else {
     models.reranker_note = "no cross-encoder configured; reranking is off";
+  }
+  if (!config.generator_model.empty()) {
+    const std::string path = Resolve(config.models_dir, config.generator_model);
+    llama::LlamaLoadOptions options;
+    options.num_threads = std::max(1u, std::thread::hardware_concurrency());
+    auto generator = llama::LlamaModel::Load(path, options);
+    if (!generator.ok()) {
+      return absl::Status(generator.status().code(),
+                          absl::StrCat("generator ", path, ": ", generator.status().message()));
+    }
+    models.generator = std::move(*generator);
+    models.served.generator = models.generator.get();
+    models.served.generator_name = fs::path(path).filename().string();
+    models.served.generator_path = path;
   }
   return models;
 }

@@ -26,6 +26,8 @@ ABSL_FLAG(std::string, embedder_model, "",
           "embedding model: a directory, or a name inside --models_dir (default: "
           "all-MiniLM-L6-v2 there, when its weights are present)");
 ABSL_FLAG(std::string, reranker_model, "", "cross-encoder: a directory, or a name inside --models_dir");
+ABSL_FLAG(std::string, generator_model, "",
+          "generator: a GGUF file or a Hugging Face directory, or a name inside --models_dir");
 ABSL_FLAG(int, drain_seconds, -1, "seconds to let in-flight calls finish on SIGTERM (default 20)");
 
 namespace tessera::services {
@@ -51,6 +53,9 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags() {
   }
   if (!absl::GetFlag(FLAGS_reranker_model).empty()) {
     config.reranker_model = absl::GetFlag(FLAGS_reranker_model);
+  }
+  if (!absl::GetFlag(FLAGS_generator_model).empty()) {
+    config.generator_model = absl::GetFlag(FLAGS_generator_model);
   }
   if (absl::GetFlag(FLAGS_drain_seconds) >= 0) {
     config.drain_seconds = absl::GetFlag(FLAGS_drain_seconds);

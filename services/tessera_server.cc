@@ -16,6 +16,7 @@
 #include "agents/agent_service.h"
 #include "agents/run_manager.h"
 #include "agents/tools/calculator.h"
+#include "engine/generation_service.h"
 #include "ingest/document_preparer.h"
 #include "ingest/document_store.h"
 #include "ingest/index_feed.h"
@@ -46,11 +47,11 @@ struct TesseraServer::Services {
   std::unique_ptr<retrieval::IndexRegistry> indexes;
   std::unique_ptr<ingest::IngestServiceImpl> ingest;
   std::unique_ptr<retrieval::RetrievalServiceImpl> retrieval;
+  std::unique_ptr<engine::GenerationServiceImpl> generation;
   std::unique_ptr<agents::RunManager> runs;
   std::unique_ptr<agents::AgentServiceImpl> agents;
   // Contracts whose implementations land in later issues: registered so that
   // reflection lists them and calls get a clear UNIMPLEMENTED.
-  generation::v1::GenerationService::Service generation;
   eval::v1::EvalService::Service eval;
   gateway::v1::GatewayService::Service gateway;
 };
@@ -86,7 +87,7 @@ absl::StatusOr<std::unique_ptr<TesseraServer>> TesseraServer::Start(const Server
   // Search indexes are derived from the store: rebuilt from its log at start,
   // then kept current by the feed after every commit.
   services.feed = std::make_unique<ingest::IndexFeed>(services.store.get());
-  auto models = LoadEncoderModels(config);
+  auto models = LoadModels(config);
   if (!models.ok()) return models.status();
   services.models = std::move(*models);
   if (services.models.embedder != nullptr) {
@@ -98,6 +99,11 @@ absl::StatusOr<std::unique_ptr<TesseraServer>> TesseraServer::Start(const Server
   if (services.models.reranker != nullptr) {
     spdlog::info("reranker {}", services.models.reranker->name());
   }
+  if (services.models.generator != nullptr) {
+    spdlog::info("generator {}", services.models.served.generator_name);
+  }
+  services.generation =
+      std::make_unique<engine::GenerationServiceImpl>(services.models.served);
   services.indexes = std::make_unique<retrieval::IndexRegistry>(
       retrieval::CollectionIndexOptions(), services.models.embedder.get(),
       services.models.reranker.get());
@@ -144,7 +150,7 @@ absl::StatusOr<std::unique_ptr<TesseraServer>> TesseraServer::Start(const Server
   builder.SetMaxSendMessageSize(static_cast<int>(config.max_message_bytes));
   builder.RegisterService(services.ingest.get());
   builder.RegisterService(services.retrieval.get());
-  builder.RegisterService(&services.generation);
+  builder.RegisterService(services.generation.get());
   builder.RegisterService(services.agents.get());
   builder.RegisterService(&services.eval);
   builder.RegisterService(&services.gateway);
