@@ -5,6 +5,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "absl/strings/str_cat.h"
+
 namespace tessera::ingest {
 namespace {
 
@@ -124,6 +126,18 @@ void IndexFeed::Stop() {
     stopping_ = true;
   }
   if (thread_.joinable()) thread_.join();
+}
+
+absl::Status IndexFeed::WaitUntilCurrent(absl::Duration timeout) {
+  auto head = store_->LogHead();
+  if (!head.ok()) return head.status();
+  Notify();
+  if (!WaitForPosition(*head, timeout)) {
+    return absl::UnavailableError(absl::StrCat(
+        "the search indexes are still catching up with the ingest log (position ", *head,
+        "); retry shortly"));
+  }
+  return absl::OkStatus();
 }
 
 bool IndexFeed::WaitForPosition(int64_t position, absl::Duration timeout) {

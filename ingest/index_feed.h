@@ -73,6 +73,10 @@ class IndexFeed {
   // Waits until every indexer has applied the log up to `position`, or `timeout`.
   bool WaitForPosition(int64_t position, absl::Duration timeout);
 
+  // Read-your-writes for searches: wakes the feed and waits until every write
+  // acknowledged so far is applied. UNAVAILABLE after `timeout`.
+  absl::Status WaitUntilCurrent(absl::Duration timeout);
+
  private:
   absl::Status CatchUpIndexer(Indexer* indexer);
   absl::Status CatchUpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(run_mu_);

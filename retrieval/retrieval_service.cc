@@ -8,17 +8,7 @@
 
 namespace tessera::retrieval {
 
-absl::Status RetrievalServiceImpl::CatchUp() {
-  auto head = store_->LogHead();
-  if (!head.ok()) return head.status();
-  feed_->Notify();
-  if (!feed_->WaitForPosition(*head, max_wait_)) {
-    return absl::UnavailableError(absl::StrCat(
-        "the search indexes are still catching up with the ingest log (position ", *head,
-        "); retry shortly"));
-  }
-  return absl::OkStatus();
-}
+absl::Status RetrievalServiceImpl::CatchUp() { return feed_->WaitUntilCurrent(max_wait_); }
 
 absl::StatusOr<retrieval::v1::SearchResponse> RetrievalServiceImpl::SearchOne(
     const std::string& tenant, const retrieval::v1::SearchRequest& request) {

@@ -7,6 +7,8 @@ namespace tessera::services {
 absl::StatusOr<std::vector<agents::RetrievedPassage>> IndexRetriever::Retrieve(
     const std::string& tenant, const std::string& collection, const std::string& query,
     int top_k) {
+  absl::Status current = feed_->WaitUntilCurrent(absl::Seconds(5));
+  if (!current.ok()) return current;
   auto index = indexes_->Find(tenant, collection);
   if (index == nullptr) {
     return absl::NotFoundError(

@@ -4,14 +4,17 @@
 #define TESSERA_SERVICES_INDEX_RETRIEVER_H_
 
 #include "agents/retriever.h"
+#include "ingest/index_feed.h"
 #include "retrieval/index_registry.h"
 
 namespace tessera::services {
 
 class IndexRetriever : public agents::Retriever {
  public:
-  // `indexes` must outlive the retriever.
-  explicit IndexRetriever(const retrieval::IndexRegistry* indexes) : indexes_(indexes) {}
+  // Both must outlive the retriever. Searches wait for `feed` to apply every
+  // acknowledged write first, as the retrieval service's do.
+  IndexRetriever(const retrieval::IndexRegistry* indexes, ingest::IndexFeed* feed)
+      : indexes_(indexes), feed_(feed) {}
 
   // Hybrid search where the collection has a dense index, BM25 otherwise.
   absl::StatusOr<std::vector<agents::RetrievedPassage>> Retrieve(const std::string& tenant,
@@ -21,6 +24,7 @@ class IndexRetriever : public agents::Retriever {
 
  private:
   const retrieval::IndexRegistry* indexes_;
+  ingest::IndexFeed* feed_;
 };
 
 }  // namespace tessera::services

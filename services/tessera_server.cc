@@ -126,7 +126,7 @@ absl::StatusOr<std::unique_ptr<TesseraServer>> TesseraServer::Start(const Server
   agents::RunManagerOptions agent_options;
   agent_options.database_path = config.data_dir + "/agents.db";
   agent_options.async = true;
-  agent_options.retriever = std::make_shared<IndexRetriever>(services.indexes.get());
+  agent_options.retriever = std::make_shared<IndexRetriever>(services.indexes.get(), services.feed.get());
   absl::Status registered =
       agent_options.tools->Register(std::make_shared<agents::CalculatorTool>());
   if (!registered.ok()) return registered;
