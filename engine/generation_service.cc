@@ -4,14 +4,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
-#include "engine/tokenizer/chat_template.h"
+#include "engine/chat_generation.h"
 
 namespace tessera::engine {
 namespace {
 
 using generation::v1::FinishReason;
 
-constexpr int kDefaultMaxTokens = 256;
 constexpr int kMaxEmbedInputs = 1024;
 constexpr int kMaxScorePassages = 1024;
 
@@ -36,26 +35,6 @@ FinishReason ToFinishReason(const std::string& reason) {
   return generation::v1::FINISH_REASON_UNSPECIFIED;
 }
 
-absl::StatusOr<llama::SamplingOptions> ToSamplingOptions(
-    const common::v1::SamplingParams& params) {
-  llama::SamplingOptions options;
-  if (params.has_temperature()) options.temperature = params.temperature();
-  if (params.has_top_k()) options.top_k = params.top_k();
-  if (params.has_top_p()) options.top_p = params.top_p();
-  if (params.has_repetition_penalty()) options.repetition_penalty = params.repetition_penalty();
-  if (params.has_seed()) options.seed = params.seed();
-  options.max_tokens = params.max_tokens() > 0 ? params.max_tokens() : kDefaultMaxTokens;
-  options.stop.assign(params.stop().begin(), params.stop().end());
-  options.logprobs = params.logprobs();
-  options.top_logprobs = params.top_logprobs();
-  if (params.has_json_schema()) {
-    return absl::UnimplementedError("sampling.json_schema (constrained decoding) is not supported yet");
-  }
-  absl::Status valid = llama::ValidateSamplingOptions(options);
-  if (!valid.ok()) return valid;
-  return options;
-}
-
 // The prompt's token ids: raw prompt text (with BOS) or chat messages rendered
 // with the Llama-2 chat template.
 absl::StatusOr<std::vector<int32_t>> PromptIds(const llama::LlamaModel& model,
@@ -68,14 +47,8 @@ absl::StatusOr<std::vector<int32_t>> PromptIds(const llama::LlamaModel& model,
     return absl::InvalidArgumentError("give either prompt or messages, not both");
   }
   if (request.messages_size() > 0) {
-    std::vector<tokenizer::ChatMessage> messages;
-    for (const auto& message : request.messages()) {
-      messages.push_back({message.role(), message.content()});
-    }
-    auto rendered = tokenizer::ChatTemplate(tokenizer::ChatFormat::kLlama2)
-                        .Render(messages, /*add_generation_prompt=*/true);
-    if (!rendered.ok()) return rendered.status();
-    return tokenizer::EncodeWithSpecialTokens(*tok, *rendered);
+    return ChatPromptIds(model, std::vector<common::v1::Message>(request.messages().begin(),
+                                                                 request.messages().end()));
   }
   if (request.prompt().empty()) return absl::InvalidArgumentError("prompt or messages is required");
   return tok->Encode(request.prompt(), /*add_special_tokens=*/true);

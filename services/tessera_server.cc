@@ -25,6 +25,7 @@
 #include "retrieval/retrieval_service.h"
 #include "common/metrics.h"
 #include "services/index_retriever.h"
+#include "services/local_chat_model.h"
 #include "services/metrics_interceptor.h"
 #include "services/model_loader.h"
 #include "services/status_interceptor.h"
@@ -127,6 +128,12 @@ absl::StatusOr<std::unique_ptr<TesseraServer>> TesseraServer::Start(const Server
   agent_options.database_path = config.data_dir + "/agents.db";
   agent_options.async = true;
   agent_options.retriever = std::make_shared<IndexRetriever>(services.indexes.get(), services.feed.get());
+  if (services.models.generator != nullptr) {
+    // LLM nodes naming no model (or the generator's name) run on the local one.
+    auto local = std::make_shared<LocalChatModel>(services.models.generator.get());
+    agent_options.models->SetDefault(local);
+    agent_options.models->Register(services.models.served.generator_name, local);
+  }
   absl::Status registered =
       agent_options.tools->Register(std::make_shared<agents::CalculatorTool>());
   if (!registered.ok()) return registered;

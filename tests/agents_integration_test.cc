@@ -4,8 +4,11 @@
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 
+#include <chrono>
 #include <string>
+#include <thread>
 
+#include "engine/model/make_random.h"
 #include "gtest/gtest.h"
 #include "tessera/agents/v1/agents.grpc.pb.h"
 #include "tessera/ingest/v1/ingest.grpc.pb.h"
@@ -166,6 +169,52 @@ TEST_F(AgentsIntegrationTest, InvalidGraphsAreRejectedWithPreciseErrors) {
   grpc::Status status = agents_->CreateGraph(&context, request, &graph);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(status.error_message().find("ghost"), std::string::npos) << status.error_message();
+}
+
+// An LLM node on the server's own generator (random weights in the GGUF format,
+// so the text is gibberish; this checks the wiring, not the answer).
+TEST(AgentsLocalModelTest, LlmNodeRunsOnTheLocalGenerator) {
+  const std::string models = testing::MakeTempDir("agent_models");
+  ASSERT_TRUE(
+      model::MakeRandomModel("llama", "tiny-llama", "gguf", models + "/tiny.gguf", 9, "q8_0").ok());
+  testing::ServerProcess server(testing::MakeTempDir("agents_llm"),
+                                {"--generator_model=" + models + "/tiny.gguf"});
+  ASSERT_TRUE(server.Start().ok());
+  auto agents = agents::v1::AgentService::NewStub(
+      grpc::CreateChannel(server.target(), grpc::InsecureChannelCredentials()));
+  {
+    grpc::ClientContext context;
+    agents::v1::CreateGraphRequest request;
+    request.set_definition_text(R"json({
+      "id": "ask",
+      "channels": [{"name": "question", "type": "STRING"}, {"name": "answer", "type": "STRING"}],
+      "nodes": [{"id": "answer", "llm": {"prompt_template": "Answer briefly: {{question}}",
+                 "output_channel": "answer", "sampling": {"max_tokens": 8, "temperature": 0}}}],
+      "edges": [{"from": "answer", "to": "__end__"}],
+      "start": "answer",
+      "max_steps": 3})json");
+    agents::v1::Graph graph;
+    grpc::Status status = agents->CreateGraph(&context, request, &graph);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  agents::v1::Run run;
+  {
+    grpc::ClientContext context;
+    agents::v1::StartRunRequest request;
+    request.set_graph_id("ask");
+    (*request.mutable_input()->mutable_fields())["question"].set_string_value("What is BM25?");
+    ASSERT_TRUE(agents->StartRun(&context, request, &run).ok());
+  }
+  for (int i = 0; i < 300 && run.status() == agents::v1::RUNNING; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    grpc::ClientContext context;
+    agents::v1::GetRunRequest request;
+    request.set_run_id(run.id());
+    ASSERT_TRUE(agents->GetRun(&context, request, &run).ok());
+  }
+  ASSERT_EQ(run.status(), agents::v1::SUCCEEDED) << run.error();
+  EXPECT_TRUE(run.state().fields().at("answer").has_string_value());
+  EXPECT_GT(run.usage().completion_tokens(), 0);
 }
 
 }  // namespace

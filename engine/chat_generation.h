@@ -1,0 +1,27 @@
+// From the API's chat messages and sampling parameters to what the LLaMA decoder
+// takes. Shared by the generation service and agents' LLM nodes.
+#ifndef TESSERA_ENGINE_CHAT_GENERATION_H_
+#define TESSERA_ENGINE_CHAT_GENERATION_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "engine/llama/llama_model.h"
+#include "tessera/common/v1/common.pb.h"
+
+namespace tessera::engine {
+
+// Unset fields keep the decoder's defaults; max_tokens 0 means 256.
+// INVALID_ARGUMENT for out-of-range values; UNIMPLEMENTED for json_schema.
+absl::StatusOr<llama::SamplingOptions> ToSamplingOptions(const common::v1::SamplingParams& params);
+
+// The messages rendered with the Llama-2 chat template and encoded with the
+// model's tokenizer (special markers become their ids).
+absl::StatusOr<std::vector<int32_t>> ChatPromptIds(const llama::LlamaModel& model,
+                                                   absl::Span<const common::v1::Message> messages);
+
+}  // namespace tessera::engine
+
+#endif  // TESSERA_ENGINE_CHAT_GENERATION_H_
