@@ -1,7 +1,7 @@
 // BM25 benchmark on SciFact (train queries): our index against Xapian with the
 // same k1/b, built and queried in one process on one thread.
 //
-//   bazel run //bench:bm25_bench -- --shared_dir=/work/shared [--tune]
+//   bazel run //bench:bm25_bench [-- --shared_dir=PATH/shared] [--tune]
 //
 // Prints index build seconds, queries/s (top-10, best of --repeat passes,
 // passes interleaved so both engines see the same machine load), the QPS ratio
@@ -49,14 +49,10 @@ double Seconds(Clock::time_point start) {
 std::string SharedDir() {
   std::string dir = absl::GetFlag(FLAGS_shared_dir);
   if (!dir.empty()) return dir;
-  if (const char* workspace = std::getenv("BUILD_WORKSPACE_DIRECTORY")) {
-    dir = std::string(workspace) + "/../shared";
-    if (std::filesystem::exists(dir + "/data/scifact/corpus.jsonl")) return dir;
-  }
   if (auto corpus = FindSharedFile("data/scifact/corpus.jsonl")) {
     return corpus->substr(0, corpus->size() - std::string("/data/scifact/corpus.jsonl").size());
   }
-  return "/work/shared";
+  return "../shared";
 }
 
 template <typename T>

@@ -2,8 +2,8 @@
 // file, or for a random model of a named shape written on the fly, at each
 // thread count, with the AVX2 kernels and (decode) the scalar fallbacks.
 //
-//   bazel run //engine/llama:llama_bench -- --shape=tinyllama-1.1b --dtype=q8_0
-//   bazel run //engine/llama:llama_bench -- --model=/path/model.gguf
+//   bazel run //bench:llama_bench -- --shape=tinyllama-1.1b --dtype=q8_0
+//   bazel run //bench:llama_bench -- --model=/path/model.gguf
 #include <cstdio>
 #include <string>
 #include <vector>

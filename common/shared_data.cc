@@ -22,6 +22,10 @@ std::optional<std::string> FindSharedFile(const std::string& relative) {
   if (const char* env = std::getenv("TESSERA_SHARED_DIR"); env != nullptr && *env != '\0') {
     roots.push_back(env);
   }
+  // `bazel run` names the checkout; ../shared sits beside it.
+  if (const char* workspace = std::getenv("BUILD_WORKSPACE_DIRECTORY"); workspace != nullptr) {
+    roots.push_back(std::string(workspace) + "/../shared");
+  }
   char resolved[PATH_MAX];
   if (realpath(".", resolved) != nullptr) {
     std::string dir = resolved;

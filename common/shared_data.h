@@ -9,8 +9,9 @@
 namespace tessera {
 
 // The path of `relative` (e.g. "data/scifact/corpus.jsonl") inside the shared
-// directory: $TESSERA_SHARED_DIR (tools/test.sh sets it to ../shared), else a
-// "shared" directory beside the working directory or one of its ancestors.
+// directory: $TESSERA_SHARED_DIR (tools/test.sh sets it to ../shared), else
+// ../shared beside the checkout under `bazel run`, else a "shared" directory
+// beside the working directory or one of its ancestors.
 // nullopt when no shared directory has that file.
 std::optional<std::string> FindSharedFile(const std::string& relative);
 

@@ -73,18 +73,10 @@ TEST(BeirTest, LoadsQrelsSkippingHeader) {
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
-// FindSharedFile, then the shared directory's usual place on this machine.
-std::optional<std::string> SharedFile(const std::string& relative) {
-  if (auto found = FindSharedFile(relative)) return found;
-  const std::string fallback = "/work/shared/" + relative;
-  if (std::ifstream(fallback).good()) return fallback;
-  return std::nullopt;
-}
-
 TEST(BeirTest, LoadsSharedSciFact) {
-  const auto corpus_path = SharedFile("data/scifact/corpus.jsonl");
-  const auto queries_path = SharedFile("data/scifact/queries.train.jsonl");
-  const auto qrels_path = SharedFile("data/scifact/qrels/train.tsv");
+  const auto corpus_path = FindSharedFile("data/scifact/corpus.jsonl");
+  const auto queries_path = FindSharedFile("data/scifact/queries.train.jsonl");
+  const auto qrels_path = FindSharedFile("data/scifact/qrels/train.tsv");
   if (!corpus_path || !queries_path || !qrels_path) {
     GTEST_SKIP() << "SciFact not found under the shared directory (data/scifact); skipping";
   }

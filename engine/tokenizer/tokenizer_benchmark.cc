@@ -2,7 +2,7 @@
 //
 //   bazel run //engine/tokenizer:tokenizer_benchmark -- [corpus.jsonl] [tokenizer]...
 //
-// Defaults: /work/shared/data/scifact/corpus.jsonl with the Llama 2 tokenizer.model,
+// Defaults: ../shared/data/scifact/corpus.jsonl with the Llama 2 tokenizer.model,
 // tokenizer.bin and the MiniLM vocab.txt. Prints one line per tokenizer for
 // per-document encoding and one for the whole corpus as a single long document.
 #include <cstdio>
@@ -14,6 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/shared_data.h"
 #include "engine/tokenizer/load_tokenizer.h"
 
 namespace {
@@ -38,12 +39,17 @@ uint64_t MixIds(uint64_t hash, const std::vector<int32_t>& ids) {
 
 }  // namespace
 
+using tessera::FindSharedFile;
+
 int main(int argc, char** argv) {
-  std::string corpus_path = "/work/shared/data/scifact/corpus.jsonl";
-  std::vector<std::string> tokenizer_paths = {
-      "/work/shared/tokenizers/llama2/tokenizer.model",
-      "/work/shared/tokenizers/llama2/tokenizer.bin",
-      "/work/shared/models/all-MiniLM-L6-v2/vocab.txt"};
+  // Defaults from ../shared (see common/shared_data.h).
+  auto shared = [](const std::string& relative) {
+    return FindSharedFile(relative).value_or("../shared/" + relative);
+  };
+  std::string corpus_path = shared("data/scifact/corpus.jsonl");
+  std::vector<std::string> tokenizer_paths = {shared("tokenizers/llama2/tokenizer.model"),
+                                              shared("tokenizers/llama2/tokenizer.bin"),
+                                              shared("models/all-MiniLM-L6-v2/vocab.txt")};
   if (argc > 1) corpus_path = argv[1];
   if (argc > 2) tokenizer_paths.assign(argv + 2, argv + argc);
 
