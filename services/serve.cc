@@ -16,7 +16,7 @@
 ABSL_FLAG(std::string, config, "", "JSON config file (keys: see services/server_config.h)");
 ABSL_FLAG(int, port, -1, "gRPC port (default 50051; 0 picks a free port)");
 ABSL_FLAG(std::string, host, "", "address to bind (default 0.0.0.0)");
-ABSL_FLAG(int, http_port, -1, "HTTP port for /healthz and /metrics (0 = none)");
+ABSL_FLAG(int, http_port, -1, "HTTP port for /healthz, /metrics and the OpenAI-compatible /v1 API (0 = none)");
 ABSL_FLAG(std::string, data_dir, "", "data directory (default ./tessera-data)");
 ABSL_FLAG(std::string, log_level, "", "trace, debug, info, warn or error (default info)");
 ABSL_FLAG(std::string, port_file, "", "write the bound gRPC port to this file once serving");

@@ -1,5 +1,6 @@
 #include "services/tessera_server.h"
 
+#include <grpcpp/create_channel.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/server_credentials.h>
@@ -28,6 +29,7 @@
 #include "services/local_chat_model.h"
 #include "services/metrics_interceptor.h"
 #include "services/model_loader.h"
+#include "services/openai_http.h"
 #include "services/status_interceptor.h"
 #include "tessera/agents/v1/agents.grpc.pb.h"
 #include "tessera/eval/v1/eval.grpc.pb.h"
@@ -191,9 +193,20 @@ absl::StatusOr<std::unique_ptr<TesseraServer>> TesseraServer::Start(const Server
       response.body = MetricsRegistry::Global().RenderPrometheus();
       return response;
     });
+    // The OpenAI-compatible API calls this server's own generation service over
+    // loopback gRPC, so HTTP and gRPC callers share one code path.
+    const bool wildcard = config.host == "0.0.0.0" || config.host == "::" || config.host.empty();
+    const std::string own_host =
+        wildcard ? "127.0.0.1"
+                 : (config.host.find(':') != std::string::npos ? "[" + config.host + "]"
+                                                               : config.host);
+    MountOpenAiRoutes(server->http_.get(),
+                      grpc::CreateChannel(absl::StrCat(own_host, ":", server->port_),
+                                          grpc::InsecureChannelCredentials()));
     absl::Status status = server->http_->Start(config.host, config.http_port);
     if (!status.ok()) return status;
-    spdlog::info("HTTP /healthz and /metrics on {}:{}", config.host, server->http_->port());
+    spdlog::info("HTTP /healthz, /metrics and the OpenAI-compatible /v1 API on {}:{}",
+                 config.host, server->http_->port());
   }
   spdlog::info("tessera serving {} on {}:{} (data_dir {})", absl::StrJoin(ServiceNames(), ", "),
                config.host, server->port_, config.data_dir);

@@ -16,7 +16,7 @@ PACKAGES=(
   libspdlog-dev libfmt-dev libxapian-dev libicu-dev
   libgrpc-java protobuf-compiler-grpc-java-plugin libprotobuf-java
   libnetty-java libperfmark-java
-  python3-grpcio python3-sentencepiece python3-numpy
+  python3-grpcio python3-sentencepiece python3-numpy curl
 )
 
 missing=()
