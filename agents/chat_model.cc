@@ -14,9 +14,9 @@ void ModelRegistry::Register(const std::string& name, std::shared_ptr<ChatModel>
 void ModelRegistry::SetDefault(std::shared_ptr<ChatModel> model) { default_model_ = std::move(model); }
 
 std::shared_ptr<ChatModel> ModelRegistry::Find(const std::string& name) const {
-  if (name.empty()) return default_model_;
   auto it = models_.find(name);
-  return it == models_.end() ? nullptr : it->second;
+  if (it != models_.end()) return it->second;
+  return name.empty() || name == "default" ? default_model_ : nullptr;
 }
 
 void ScriptedChatModel::AddTurn(std::string reply) {

@@ -3,6 +3,7 @@
 #ifndef TESSERA_AGENTS_CHAT_MODEL_H_
 #define TESSERA_AGENTS_CHAT_MODEL_H_
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "common/json.h"
 #include "tessera/common/v1/common.pb.h"
 
@@ -26,13 +28,31 @@ struct ToolSpec {
   Json parameters;  // JSON Schema.
 };
 
+// A generated token's log-probability, and the most likely alternatives at its
+// position (G-Eval weighs score tokens by them).
+struct TokenAlternative {
+  std::string token;
+  double logprob = 0;
+};
+struct TokenLogprob {
+  std::string token;
+  double logprob = 0;
+  std::vector<TokenAlternative> top;
+};
+
 struct ChatResult {
   std::string text;
   // Native tool calls, when the backend supports them. When empty, the runtime
   // also parses calls out of `text` (see tool_call_parser.h).
   std::vector<::tessera::common::v1::ToolCall> tool_calls;
   Usage usage;
+  // One entry per generated token when sampling asked for logprobs and the
+  // backend reports them; empty otherwise.
+  std::vector<TokenLogprob> logprobs;
 };
+
+// Receives generated text as it is produced (a delta per call).
+using TokenSink = std::function<void(absl::string_view text_delta)>;
 
 class ChatModel {
  public:
@@ -41,9 +61,19 @@ class ChatModel {
   virtual absl::StatusOr<ChatResult> Generate(const std::vector<ChatMessage>& messages,
                                               const std::vector<ToolSpec>& tools,
                                               const SamplingParams& sampling) = 0;
+  // Generate that also streams the text to `on_token`. Backends that cannot
+  // stream deliver the whole text once, when it is complete.
+  virtual absl::StatusOr<ChatResult> GenerateStreaming(const std::vector<ChatMessage>& messages,
+                                                       const std::vector<ToolSpec>& tools,
+                                                       const SamplingParams& sampling, const TokenSink& on_token) {
+    absl::StatusOr<ChatResult> result = Generate(messages, tools, sampling);
+    if (result.ok() && on_token && !result->text.empty()) on_token(result->text);
+    return result;
+  }
 };
 
-// Models by name (LlmNode.model); "" selects the default model.
+// Models by name (LlmNode.model); "" and "default" (unless a model is
+// registered under that name) select the default model.
 class ModelRegistry {
  public:
   void Register(const std::string& name, std::shared_ptr<ChatModel> model);

@@ -50,14 +50,16 @@ class ExamplesTest : public ::testing::Test {
   std::unique_ptr<RunManager> manager_;
 };
 
-TEST_F(ExamplesTest, BothExamplesLoadAndValidate) {
-  for (const char* file : {"rag_with_approval.json", "react_tool_loop.json"}) {
+TEST_F(ExamplesTest, EveryExampleLoadsAndValidates) {
+  for (const char* file : {"rag_with_approval.json", "react_tool_loop.json", "rag_reretrieve.json",
+                           "research_worker.json", "math_worker.json", "supervisor.json"}) {
     std::string text = ReadExample(file);
     ASSERT_FALSE(text.empty()) << file;
     GraphValidationContext context;
     context.tools = options_.tools.get();
     context.models = options_.models.get();
-    absl::StatusOr<std::shared_ptr<const CompiledGraph>> graph = LoadGraphJson(text, context);
+    context.graph_exists = [](const std::string& id) { return id == "research_worker" || id == "math_worker"; };
+    absl::StatusOr<std::shared_ptr<const CompiledGraph>> graph = LoadGraphDefinition(text, context);
     EXPECT_TRUE(graph.ok()) << file << ": " << graph.status();
   }
 }
@@ -100,6 +102,49 @@ TEST_F(ExamplesTest, ReactLoopUsesSearchThenAnswers) {
   EXPECT_EQ(state["final"], "9 o'clock");
   EXPECT_EQ(state["attempts"], 1);
   EXPECT_NE(state["messages"][2]["content"].get<std::string>().find("The shop opens at 9."), std::string::npos);
+}
+
+TEST_F(ExamplesTest, RagReretrievesOnceWhenTheJudgeFindsTheAnswerUnsupported) {
+  Create("rag_reretrieve.json");
+  model_->AddRule("Answer: I do not know", "no", 1);
+  model_->AddRule("Answer: Refunds take 14 days", "yes");
+  model_->AddRule("Write a better search query", "refunds");
+  model_->AddTurn("I do not know.");
+  model_->AddTurn("Refunds take 14 days.");
+  v1::StartRunRequest start;
+  start.set_graph_id("rag_reretrieve");
+  *start.mutable_input() = *JsonToStruct({{"question", "How long until my money is back?"}});
+  absl::StatusOr<v1::Run> run = manager_->StartRun("acme", start);
+  ASSERT_TRUE(run.ok()) << run.status();
+  ASSERT_EQ(run->status(), v1::SUCCEEDED) << run->error();
+  Json state = StructToJson(run->state());
+  EXPECT_EQ(state["answer"], "Refunds take 14 days.");
+  EXPECT_EQ(state["rewritten"], "refunds");
+  EXPECT_EQ(state["attempts"], 1);
+  EXPECT_EQ(state["context"], "Refunds are issued within 14 days.");
+}
+
+TEST_F(ExamplesTest, SupervisorDelegatesToBothWorkerSubgraphsThenFinishes) {
+  Create("research_worker.json");
+  Create("math_worker.json");
+  Create("supervisor.json");
+  model_->AddRule("Which worker acts next", "research", 1);
+  model_->AddRule("Which worker acts next", R"({"choice": "calculate"})", 1);
+  model_->AddRule("Which worker acts next", "finish", 1);
+  model_->AddRule("Summarise what the context says", "Refunds take 14 days.");
+  model_->AddRule("Use the calculator", R"({"tool": "calculator", "arguments": {"expression": "14 * 24"}})", 1);
+  model_->AddRule("Write the final answer", "14 days, which is 336 hours.");
+  model_->AddRule("336", "336 hours.");
+  v1::StartRunRequest start;
+  start.set_graph_id("supervisor");
+  *start.mutable_input() = *JsonToStruct({{"task", "How many hours do refunds take?"}});
+  absl::StatusOr<v1::Run> run = manager_->StartRun("acme", start);
+  ASSERT_TRUE(run.ok()) << run.status();
+  ASSERT_EQ(run->status(), v1::SUCCEEDED) << run->error();
+  Json state = StructToJson(run->state());
+  EXPECT_EQ(state["notes"], Json({"Refunds take 14 days.", "336 hours."}));
+  EXPECT_EQ(state["rounds"], 2);
+  EXPECT_EQ(state["result"], "14 days, which is 336 hours.");
 }
 
 }  // namespace

@@ -560,6 +560,10 @@ class Evaluator {
       if (position != std::floor(position)) return Error(node, "index must be a whole number");
       int64_t size = base->is_array() ? static_cast<int64_t>(base->size())
                                       : static_cast<int64_t>(base->get_ref<const std::string&>().size());
+      // Out of range before the cast: a double beyond int64 does not convert.
+      if (!(position >= -static_cast<double>(size) && position < static_cast<double>(size))) {
+        return Json(nullptr);
+      }
       int64_t i = static_cast<int64_t>(position);
       if (i < 0) i += size;  // Python-style: -1 is the last item.
       if (i < 0 || i >= size) return Json(nullptr);

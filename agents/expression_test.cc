@@ -55,6 +55,7 @@ TEST(ExpressionTest, PrecedenceArithmeticAndAccess) {
   EXPECT_EQ(Eval("user.name + \"!\""), "Ada!");
   EXPECT_EQ(Eval("state[\"user\"].tags[-1]"), "y");
   EXPECT_EQ(Eval("docs[5]"), nullptr);
+  EXPECT_EQ(Eval("docs[1e300] == docs[-1e300]"), true);  // Far out of range: null, no overflow.
   EXPECT_EQ(Eval("user.missing.deeper"), nullptr);
   EXPECT_EQ(Eval("\"x\" in user.tags && \"z\" not in user.tags"), true);
   EXPECT_EQ(Eval("\"name\" in user"), true);

@@ -7,25 +7,26 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/yaml.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace tessera::agents {
-
-namespace v1 = ::tessera::agents::v1;
 
 const CompiledNode* CompiledGraph::node(const std::string& id) const {
   auto it = nodes_.find(id);
   return it == nodes_.end() ? nullptr : &it->second;
 }
 
-absl::StatusOr<v1::Graph> ParseGraphJson(absl::string_view text) {
+absl::StatusOr<v1::Graph> ParseGraphDefinition(absl::string_view text) {
+  absl::StatusOr<Json> definition = ParseJsonOrYaml(text, "graph definition");
+  if (!definition.ok()) return definition.status();
+  const std::string json = definition->dump();
   v1::Graph graph;
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;
-  auto status = google::protobuf::util::JsonStringToMessage(
-      google::protobuf::StringPiece(text.data(), text.size()), &graph, options);
+  auto status = google::protobuf::util::JsonStringToMessage(json, &graph, options);
   if (!status.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("graph JSON: ", std::string(status.message())));
+    return absl::InvalidArgumentError(absl::StrCat("graph definition: ", std::string(status.message())));
   }
   return graph;
 }
@@ -404,9 +405,9 @@ absl::StatusOr<std::shared_ptr<const CompiledGraph>> CompileGraph(const v1::Grap
   return compiler.Run(std::make_shared<CompiledGraph>());
 }
 
-absl::StatusOr<std::shared_ptr<const CompiledGraph>> LoadGraphJson(absl::string_view text,
+absl::StatusOr<std::shared_ptr<const CompiledGraph>> LoadGraphDefinition(absl::string_view text,
                                                                    const GraphValidationContext& context) {
-  absl::StatusOr<v1::Graph> graph = ParseGraphJson(text);
+  absl::StatusOr<v1::Graph> graph = ParseGraphDefinition(text);
   if (!graph.ok()) return graph.status();
   return CompileGraph(*graph, context);
 }

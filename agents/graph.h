@@ -83,9 +83,10 @@ class CompiledGraph {
   int max_steps_ = kDefaultMaxSteps;
 };
 
-// JSON text (protobuf JSON mapping of tessera.agents.v1.Graph; field names in
-// snake_case or lowerCamelCase, enums by name) -> message. Unknown fields are errors.
-absl::StatusOr<::tessera::agents::v1::Graph> ParseGraphJson(absl::string_view text);
+// JSON or YAML text (the protobuf JSON mapping of tessera.agents.v1.Graph;
+// field names in snake_case or lowerCamelCase, enums by name) -> message.
+// Unknown fields are errors.
+absl::StatusOr<::tessera::agents::v1::Graph> ParseGraphDefinition(absl::string_view text);
 std::string GraphToJson(const ::tessera::agents::v1::Graph& graph);
 
 // Validates `graph`; on failure the InvalidArgument message lists every problem
@@ -93,8 +94,8 @@ std::string GraphToJson(const ::tessera::agents::v1::Graph& graph);
 absl::StatusOr<std::shared_ptr<const CompiledGraph>> CompileGraph(
     const ::tessera::agents::v1::Graph& graph, const GraphValidationContext& context);
 
-// ParseGraphJson + CompileGraph.
-absl::StatusOr<std::shared_ptr<const CompiledGraph>> LoadGraphJson(absl::string_view text,
+// ParseGraphDefinition + CompileGraph.
+absl::StatusOr<std::shared_ptr<const CompiledGraph>> LoadGraphDefinition(absl::string_view text,
                                                                    const GraphValidationContext& context);
 
 }  // namespace tessera::agents

@@ -18,7 +18,7 @@ class GraphTest : public ::testing::Test {
   }
   // Returns the validation error message ("" when valid).
   std::string Problems(const std::string& json) {
-    absl::StatusOr<std::shared_ptr<const CompiledGraph>> graph = LoadGraphJson(json, context_);
+    absl::StatusOr<std::shared_ptr<const CompiledGraph>> graph = LoadGraphDefinition(json, context_);
     if (graph.ok()) return "";
     EXPECT_EQ(graph.status().code(), absl::StatusCode::kInvalidArgument);
     return std::string(graph.status().message());
@@ -50,15 +50,59 @@ std::string Replace(std::string text, const std::string& from, const std::string
 
 TEST_F(GraphTest, ValidGraphCompilesAndRoundTripsThroughProto) {
   EXPECT_EQ(Problems(kValid), "");
-  absl::StatusOr<::tessera::agents::v1::Graph> proto = ParseGraphJson(kValid);
+  absl::StatusOr<::tessera::agents::v1::Graph> proto = ParseGraphDefinition(kValid);
   ASSERT_TRUE(proto.ok());
-  absl::StatusOr<::tessera::agents::v1::Graph> again = ParseGraphJson(GraphToJson(*proto));
+  absl::StatusOr<::tessera::agents::v1::Graph> again = ParseGraphDefinition(GraphToJson(*proto));
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->SerializeAsString(), proto->SerializeAsString());
   absl::StatusOr<std::shared_ptr<const CompiledGraph>> compiled = CompileGraph(*proto, context_);
   ASSERT_TRUE(compiled.ok());
   EXPECT_EQ((*compiled)->max_steps(), 10);
   EXPECT_EQ((*compiled)->node("calc")->edges.size(), 1u);
+}
+
+// The same graph written as YAML (what users keep in version control).
+constexpr char kValidYaml[] = R"(
+id: g
+channels:
+  - {name: q, type: STRING}
+  - {name: n, type: NUMBER}
+  - name: docs
+    type: LIST
+    reducer: APPEND
+nodes:
+  - id: a
+    llm: {prompt_template: "{{q}}", output_channel: q}
+  - id: calc
+    tool:
+      tool: calculator
+      arguments: {expression: q}
+      output_channel: n
+  - id: r
+    router:
+      routes:
+        - {condition: state.n > 1, target: a}
+      default_target: __end__
+edges:
+  - {from: a, to: calc}
+  - {from: calc, to: r}
+start: a
+max_steps: 10
+)";
+
+TEST_F(GraphTest, YamlDefinitionsEqualTheirJsonTwins) {
+  absl::StatusOr<::tessera::agents::v1::Graph> json = ParseGraphDefinition(kValid);
+  absl::StatusOr<::tessera::agents::v1::Graph> yaml = ParseGraphDefinition(kValidYaml);
+  ASSERT_TRUE(json.ok()) << json.status();
+  ASSERT_TRUE(yaml.ok()) << yaml.status();
+  EXPECT_EQ(yaml->SerializeAsString(), json->SerializeAsString());
+  EXPECT_EQ(Problems(kValidYaml), "");
+  absl::StatusOr<::tessera::agents::v1::Graph> broken = ParseGraphDefinition("id: g\nnodes: [\n");
+  ASSERT_FALSE(broken.ok());
+  EXPECT_NE(broken.status().message().find("line"), std::string::npos) << broken.status();
+  absl::StatusOr<::tessera::agents::v1::Graph> unknown = ParseGraphDefinition("id: g\nnodez: []\n");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find("nodez"), std::string::npos) << unknown.status();
 }
 
 TEST_F(GraphTest, EachBadGraphHasAPreciseError) {
@@ -111,8 +155,8 @@ TEST_F(GraphTest, DefaultValueTypeAndUnknownJsonFieldsAreRejected) {
   EXPECT_TRUE(absl::StrContains(
       Problems(Replace(kValid, R"({"name": "n", "type": "NUMBER"})", R"({"name": "n", "type": "NUMBER", "default_value": "x"})")),
       "default value: channel 'n' (NUMBER) expects a number, got string"));
-  EXPECT_TRUE(absl::StrContains(Problems(Replace(kValid, R"("max_steps": 10)", R"("max_stepz": 10)")), "graph JSON"));
-  EXPECT_TRUE(absl::StrContains(Problems(Replace(kValid, R"("type": "STRING")", R"("type": "STRNG")")), "graph JSON"));
+  EXPECT_TRUE(absl::StrContains(Problems(Replace(kValid, R"("max_steps": 10)", R"("max_stepz": 10)")), "graph definition"));
+  EXPECT_TRUE(absl::StrContains(Problems(Replace(kValid, R"("type": "STRING")", R"("type": "STRNG")")), "graph definition"));
 }
 
 TEST_F(GraphTest, MissingEndAndAllProblemsReportedTogether) {

@@ -189,8 +189,12 @@ class StepExecutor {
     return MakeEvent(run_id_, step_, node.proto.id(), kind, text, data);
   }
 
-  absl::StatusOr<Json> CallModel(const std::string& model_name, const std::vector<ChatMessage>& messages,
-                                 const std::vector<ToolSpec>& tools, const SamplingParams& sampling, Usage* usage) {
+  // Calls the node's model through the effect journal; the text is streamed to
+  // subscribers as TOKEN events while it is generated (live only: the stored
+  // events carry the finished text).
+  absl::StatusOr<Json> CallModel(const CompiledNode& node, const std::string& model_name,
+                                 const std::vector<ChatMessage>& messages, const std::vector<ToolSpec>& tools,
+                                 const SamplingParams& sampling, Usage* usage) {
     std::shared_ptr<ChatModel> model = options_.models->Find(model_name);
     if (model == nullptr) {
       return absl::FailedPreconditionError(
@@ -201,7 +205,10 @@ class StepExecutor {
     for (const ChatMessage& message : messages) request["messages"].push_back(ChatMessageToJson(message));
     for (const ToolSpec& tool : tools) request["tools"].push_back(tool.name);
     absl::StatusOr<Json> reply = effects_->Do("model", request, [&]() -> absl::StatusOr<Json> {
-      absl::StatusOr<ChatResult> result = model->Generate(messages, tools, sampling);
+      auto on_token = [&](absl::string_view delta) {
+        manager_->PublishLive(tenant_, run_id_, Event(node, v1::RunEvent::TOKEN, std::string(delta), Json()));
+      };
+      absl::StatusOr<ChatResult> result = model->GenerateStreaming(messages, tools, sampling, on_token);
       if (!result.ok()) return result.status();
       Json out = {{"text", result->text},
                   {"tool_calls", Json::array()},
@@ -256,6 +263,7 @@ class StepExecutor {
       ToolInvocation invocation;
       invocation.tool = tools[i];
       invocation.arguments = calls[i].arguments;
+      invocation.tenant = tenant_;
       invocation.timeout = timeout;
       invocation.max_retries = retries;
       invocations.push_back(std::move(invocation));
@@ -327,7 +335,7 @@ class StepExecutor {
     std::string final_text;
     bool finished = false;
     for (int round = 0; round < std::max(1, options_.max_react_rounds); ++round) {
-      absl::StatusOr<Json> reply = CallModel(llm.model(), messages, specs, llm.sampling(), &outcome.usage);
+      absl::StatusOr<Json> reply = CallModel(node, llm.model(), messages, specs, llm.sampling(), &outcome.usage);
       if (!reply.ok()) return reply.status();
       std::string text = (*reply)["text"].get<std::string>();
       std::vector<ParsedToolCall> calls;
@@ -520,9 +528,19 @@ class StepExecutor {
       message.set_role("user");
       message.set_content(absl::StrCat(prompt, "\nChoose exactly one of: ", absl::StrJoin(targets, ", "),
                                        ". Reply with the name only."));
-      absl::StatusOr<Json> reply = CallModel(spec.model(), {message}, {}, SamplingParams(), &outcome.usage);
+      // Constrained to {"choice": one of the targets} where the backend can
+      // enforce a schema; a plain name is understood too.
+      SamplingParams sampling;
+      absl::StatusOr<google::protobuf::Struct> schema = JsonToStruct(
+          {{"type", "object"}, {"properties", {{"choice", {{"enum", targets}}}}}, {"required", {"choice"}}});
+      if (schema.ok()) *sampling.mutable_json_schema() = *schema;
+      absl::StatusOr<Json> reply = CallModel(node, spec.model(), {message}, {}, sampling, &outcome.usage);
       if (!reply.ok()) return reply.status();
       std::string answer = std::string(absl::StripAsciiWhitespace((*reply)["text"].get<std::string>()));
+      absl::StatusOr<Json> structured = ParseJson(answer);
+      if (structured.ok() && structured->is_object() && structured->value("choice", Json()).is_string()) {
+        answer = (*structured)["choice"].get<std::string>();
+      }
       for (const std::string& target : targets) {
         if (answer == target) outcome.next_override = target;
       }
@@ -662,11 +680,11 @@ absl::StatusOr<v1::Graph> RunManager::CreateGraph(const std::string& tenant, con
   if (request.has_graph()) {
     graph = request.graph();
   } else if (!request.definition_text().empty()) {
-    absl::StatusOr<v1::Graph> parsed = ParseGraphJson(request.definition_text());
+    absl::StatusOr<v1::Graph> parsed = ParseGraphDefinition(request.definition_text());
     if (!parsed.ok()) return parsed.status();
     graph = std::move(*parsed);
   } else {
-    return absl::InvalidArgumentError("CreateGraph needs a graph or its JSON definition_text");
+    return absl::InvalidArgumentError("CreateGraph needs a graph or its JSON/YAML definition_text");
   }
   GraphValidationContext context;
   context.tools = options_.tools.get();
@@ -723,12 +741,21 @@ absl::Status RunManager::Commit(RunRecord& record, const std::optional<std::stri
   *record.run.mutable_update_time() = NowTimestamp();
   absl::Status status = store_->CommitStep(record, checkpoint_node, events);
   if (!status.ok()) return status;
+  Deliver(record.tenant, record.run.id(), events);
+  return absl::OkStatus();
+}
+
+void RunManager::PublishLive(const std::string& tenant, const std::string& run_id, const v1::RunEvent& event) {
+  Deliver(tenant, run_id, {event});
+}
+
+void RunManager::Deliver(const std::string& tenant, const std::string& run_id,
+                         const std::vector<v1::RunEvent>& events) {
   std::lock_guard<std::mutex> lock(subscribers_mu_);
   for (const auto& [id, subscription] : subscribers_) {
-    if (subscription.tenant != record.tenant || subscription.run_id != record.run.id()) continue;
+    if (subscription.tenant != tenant || subscription.run_id != run_id) continue;
     for (const v1::RunEvent& event : events) subscription.callback(event);
   }
-  return absl::OkStatus();
 }
 
 absl::Status RunManager::FailRun(RunRecord& record, const std::string& node_id, const std::string& error) {

@@ -104,7 +104,8 @@ class RunManager {
       const std::string& tenant, const ::tessera::agents::v1::ListCheckpointsRequest& request);
 
   // Events: stored events with step > after_step are delivered first, then live
-  // ones as steps commit, until Unsubscribe. Callbacks run on driver threads and
+  // ones as steps commit, until Unsubscribe; TOKEN events (model text as it is
+  // generated) are live only, never stored. Callbacks run on driver threads and
   // must be quick (copy into a queue for streaming).
   absl::StatusOr<int64_t> Subscribe(const std::string& tenant, const std::string& run_id, int64_t after_step,
                                     EventCallback callback);
@@ -147,6 +148,10 @@ class RunManager {
   absl::Status Commit(RunRecord& record, const std::optional<std::string>& checkpoint_node,
                       std::vector<::tessera::agents::v1::RunEvent> events);
   absl::Status FailRun(RunRecord& record, const std::string& node_id, const std::string& error);
+  // Sends an event to the run's subscribers without storing it (TOKEN events).
+  void PublishLive(const std::string& tenant, const std::string& run_id, const ::tessera::agents::v1::RunEvent& event);
+  void Deliver(const std::string& tenant, const std::string& run_id,
+               const std::vector<::tessera::agents::v1::RunEvent>& events);
   absl::StatusOr<::tessera::agents::v1::Run> FinishControlCall(const std::string& tenant, const std::string& run_id);
   absl::StatusOr<::tessera::agents::v1::Run> CreateForkedRun(const std::string& tenant, const std::string& source_run,
                                                             int64_t step, const Json& input);

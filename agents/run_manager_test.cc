@@ -418,6 +418,17 @@ TEST_F(RunManagerTest, HumanNodeInterruptsUntilResume) {
   EXPECT_EQ(events[replayed].step(), 2);
   EXPECT_EQ(events.back().kind(), v1::RunEvent::FINISHED);
   EXPECT_EQ(events.back().status(), v1::SUCCEEDED);
+  // The model's text streamed live as TOKEN events of its node, which are not stored.
+  std::string streamed;
+  for (size_t i = replayed; i < events.size(); ++i) {
+    if (events[i].kind() != v1::RunEvent::TOKEN) continue;
+    EXPECT_EQ(events[i].node_id(), "polish");
+    streamed += events[i].text();
+  }
+  EXPECT_EQ(streamed, "a short draft");
+  absl::StatusOr<std::vector<v1::RunEvent>> stored = manager_->ListEvents("acme", run.id(), -1);
+  ASSERT_TRUE(stored.ok());
+  for (const v1::RunEvent& event : *stored) EXPECT_NE(event.kind(), v1::RunEvent::TOKEN);
   int checkpoints = 0;
   for (const v1::RunEvent& event : events) checkpoints += event.kind() == v1::RunEvent::CHECKPOINT;
   EXPECT_EQ(checkpoints, 4);  // Initial + one per step.

@@ -1,5 +1,8 @@
 #include "engine/chat_generation.h"
 
+#include <algorithm>
+
+#include "common/json.h"
 #include "engine/tokenizer/chat_template.h"
 
 namespace tessera::engine {
@@ -20,10 +23,7 @@ absl::StatusOr<llama::SamplingOptions> ToSamplingOptions(const common::v1::Sampl
   options.stop.assign(params.stop().begin(), params.stop().end());
   options.logprobs = params.logprobs();
   options.top_logprobs = params.top_logprobs();
-  if (params.has_json_schema()) {
-    return absl::UnimplementedError(
-        "sampling.json_schema (constrained decoding) is not supported yet");
-  }
+  if (params.has_json_schema()) options.json_schema = DumpJson(StructToJson(params.json_schema()));
   absl::Status valid = llama::ValidateSamplingOptions(options);
   if (!valid.ok()) return valid;
   return options;
@@ -44,6 +44,15 @@ absl::StatusOr<std::vector<int32_t>> ChatPromptIds(const llama::LlamaModel& mode
                       .Render(chat, /*add_generation_prompt=*/true);
   if (!rendered.ok()) return rendered.status();
   return tokenizer::EncodeWithSpecialTokens(*tok, *rendered);
+}
+
+int FitPromptToContext(std::vector<int32_t>* ids, int context_length, int reserve) {
+  const int budget = context_length - std::min(reserve, context_length / 2);
+  const int excess = static_cast<int>(ids->size()) - budget;
+  if (excess <= 0) return 0;
+  const int head = budget / 4;
+  ids->erase(ids->begin() + head, ids->begin() + head + excess);
+  return excess;
 }
 
 }  // namespace tessera::engine

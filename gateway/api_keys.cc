@@ -208,6 +208,13 @@ absl::Status ApiKeyStore::Revoke(absl::string_view key_id) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<bool> ApiKeyStore::HasActiveKeys() {
+  absl::MutexLock lock(&mu_);
+  auto select = db_->Prepare("SELECT 1 FROM api_keys WHERE revoke_unix_micros IS NULL LIMIT 1");
+  if (!select.ok()) return select.status();
+  return select->Step();
+}
+
 absl::StatusOr<std::vector<ApiKeyInfo>> ApiKeyStore::List(absl::string_view tenant) {
   absl::MutexLock lock(&mu_);
   std::string sql = absl::StrCat("SELECT ", kInfoColumns, " FROM api_keys");

@@ -66,6 +66,9 @@ class ApiKeyStore {
   // Revokes by public id; NotFound when unknown. Revoking twice is OK.
   absl::Status Revoke(absl::string_view key_id);
 
+  // Whether any key is not revoked (the gateway requires keys once one exists).
+  absl::StatusOr<bool> HasActiveKeys();
+
   // Keys of `tenant` (all tenants when empty), oldest first.
   absl::StatusOr<std::vector<ApiKeyInfo>> List(absl::string_view tenant = "");
 

@@ -135,6 +135,15 @@ TEST_F(ApiKeyStoreTest, ListFiltersByTenantAndNeverStoresPlaintext) {
   EXPECT_EQ(count, 3);
 }
 
+TEST_F(ApiKeyStoreTest, HasActiveKeysUntilTheLastIsRevoked) {
+  EXPECT_FALSE(*store_->HasActiveKeys());
+  auto created = store_->Create("acme", ApiKeyRole::kUser, "");
+  ASSERT_TRUE(created.ok());
+  EXPECT_TRUE(*store_->HasActiveKeys());
+  ASSERT_TRUE(store_->Revoke(created->info.key_id).ok());
+  EXPECT_FALSE(*store_->HasActiveKeys());
+}
+
 TEST_F(ApiKeyStoreTest, SurvivesReopen) {
   auto created = store_->Create("acme", ApiKeyRole::kUser, "app");
   ASSERT_TRUE(created.ok());

@@ -41,6 +41,8 @@ class PiiVault {
   // Masked values by type (for guardrail_actions / audit, without the values).
   std::map<PiiType, int> CountsByType() const;
   size_t size() const { return originals_.size(); }
+  // Placeholder -> original value.
+  const std::map<std::string, std::string>& originals() const { return originals_; }
 
  private:
   std::map<std::string, std::string> originals_;     // placeholder -> value

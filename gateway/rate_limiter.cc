@@ -93,7 +93,17 @@ void RateLimiter::SetLimits(absl::string_view tenant, const TenantLimits& limits
 RateDecision RateLimiter::Acquire(absl::string_view tenant, int64_t estimated_tokens) {
   absl::Time now = clock_->Now();
   absl::MutexLock lock(&mu_);
-  TenantState& state = StateFor(tenant, now);
+  return AcquireLocked(StateFor(tenant, now), now, /*count_request=*/true, estimated_tokens);
+}
+
+RateDecision RateLimiter::AcquireTokens(absl::string_view tenant, int64_t estimated_tokens) {
+  absl::Time now = clock_->Now();
+  absl::MutexLock lock(&mu_);
+  return AcquireLocked(StateFor(tenant, now), now, /*count_request=*/false, estimated_tokens);
+}
+
+RateDecision RateLimiter::AcquireLocked(TenantState& state, absl::Time now, bool count_request,
+                                        int64_t estimated_tokens) {
   RateDecision decision;
   auto deny = [&decision](RateLimitReason reason, absl::Duration wait) {
     decision.allowed = false;
@@ -108,7 +118,8 @@ RateDecision RateLimiter::Acquire(absl::string_view tenant, int64_t estimated_to
              : absl::InfiniteDuration());
     return decision;
   }
-  if (state.requests.capacity > 0 && state.requests.level < 1) {
+  const bool count = count_request && state.requests.capacity > 0;
+  if (count && state.requests.level < 1) {
     deny(RateLimitReason::kRequestRate, state.requests.TimeUntil(1));
     return decision;
   }
@@ -120,7 +131,7 @@ RateDecision RateLimiter::Acquire(absl::string_view tenant, int64_t estimated_to
       return decision;
     }
   }
-  if (state.requests.capacity > 0) state.requests.level -= 1;
+  if (count) state.requests.level -= 1;
   if (state.tokens.capacity > 0) state.tokens.level -= std::max<int64_t>(0, estimated_tokens);
   return decision;
 }

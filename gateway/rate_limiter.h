@@ -55,6 +55,11 @@ class RateLimiter {
   // bucket in debt), so it is throttled rather than refused forever.
   RateDecision Acquire(absl::string_view tenant, int64_t estimated_tokens);
 
+  // Admits the tokens of a request that Acquire() already counted (with 0
+  // tokens) at the front door, once its size is known: the budget and the
+  // token bucket only, never the request bucket.
+  RateDecision AcquireTokens(absl::string_view tenant, int64_t estimated_tokens);
+
   // Settles a finished request: corrects the token bucket by the difference
   // between actual and estimated tokens and charges the cost to the budget.
   void Settle(absl::string_view tenant, int64_t estimated_tokens, int64_t actual_tokens,
@@ -81,6 +86,8 @@ class RateLimiter {
   };
 
   TenantState& StateFor(absl::string_view tenant, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  RateDecision AcquireLocked(TenantState& state, absl::Time now, bool count_request,
+                             int64_t estimated_tokens) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   static void ApplyLimits(const TenantLimits& limits, absl::Time now, TenantState* state);
   static void RollBudgetPeriod(absl::Time now, TenantState* state);
 

@@ -29,6 +29,19 @@ TEST(RateLimiterTest, RequestBucketAllowsBurstThenRefillsAtRate) {
   EXPECT_FALSE(limiter.Acquire("t", 0).allowed);
 }
 
+TEST(RateLimiterTest, AcquireTokensLeavesTheRequestBucketAlone) {
+  FakeClock clock;
+  RateLimiter limiter({.requests_per_minute = 2, .tokens_per_minute = 100}, &clock);
+  ASSERT_TRUE(limiter.Acquire("t", 0).allowed);
+  // The token check of an admitted request does not count as a second request.
+  ASSERT_TRUE(limiter.AcquireTokens("t", 60).allowed);
+  ASSERT_TRUE(limiter.Acquire("t", 0).allowed);
+  RateDecision denied = limiter.AcquireTokens("t", 60);
+  EXPECT_FALSE(denied.allowed);
+  EXPECT_EQ(denied.reason, RateLimitReason::kTokenRate);
+  EXPECT_FALSE(limiter.Acquire("t", 0).allowed);
+}
+
 TEST(RateLimiterTest, TokenBucketComputesRetryAfterFromShortfall) {
   FakeClock clock;
   RateLimiter limiter({.tokens_per_minute = 1000}, &clock);

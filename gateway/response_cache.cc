@@ -19,15 +19,19 @@ constexpr size_t kEntryOverheadBytes = 160;
 
 // Deterministic serialisation orders map fields (Struct keys in JSON schemas and
 // tool arguments), so equal requests give equal bytes within one build.
-std::string DeterministicBytes(const GenerateRequest& request) {
+std::string DeterministicBytes(const google::protobuf::MessageLite& message) {
   std::string out;
   {
     google::protobuf::io::StringOutputStream stream(&out);
     google::protobuf::io::CodedOutputStream coded(&stream);
     coded.SetSerializationDeterministic(true);
-    request.SerializeToCodedStream(&coded);
+    message.SerializeToCodedStream(&coded);
   }
   return out;
+}
+
+std::string EntryKey(absl::string_view tenant, absl::string_view key) {
+  return absl::StrCat(tenant, std::string(1, '\0'), key);
 }
 
 }  // namespace
@@ -59,15 +63,47 @@ void ResponseCache::Count(const char* result) {
   if (metrics_ != nullptr) metrics_->IncrementCounter(kCacheMetric, {{"result", result}});
 }
 
+std::string ResponseCache::MessageKey(absl::string_view method,
+                                      const google::protobuf::MessageLite& request,
+                                      absl::string_view version) {
+  return absl::StrCat(method, ":",
+                      Sha256Hex(absl::StrCat(version, std::string(1, '\0'),
+                                             DeterministicBytes(request))));
+}
+
 std::optional<GenerateResponse> ResponseCache::Lookup(absl::string_view tenant,
                                                       const GenerateRequest& request) {
   if (!IsCacheable(request)) return std::nullopt;
-  std::string key = absl::StrCat(tenant, std::string(1, '\0'), CanonicalKey(request));
+  GenerateResponse response;
+  if (!LookupMessage(tenant, CanonicalKey(request), &response)) return std::nullopt;
+  return response;
+}
+
+void ResponseCache::Insert(absl::string_view tenant, const GenerateRequest& request,
+                           const GenerateResponse& response) {
+  if (!IsCacheable(request)) return;
+  InsertMessage(tenant, CanonicalKey(request), response);
+}
+
+bool ResponseCache::LookupMessage(absl::string_view tenant, absl::string_view key,
+                                  google::protobuf::MessageLite* response) {
+  std::optional<std::string> payload = LookupBytes(tenant, key);
+  return payload.has_value() && response->ParseFromString(*payload);
+}
+
+void ResponseCache::InsertMessage(absl::string_view tenant, absl::string_view key,
+                                  const google::protobuf::MessageLite& response) {
+  InsertBytes(tenant, key, response.SerializeAsString());
+}
+
+std::optional<std::string> ResponseCache::LookupBytes(absl::string_view tenant,
+                                                      absl::string_view key) {
+  std::string entry_key = EntryKey(tenant, key);
   absl::Time now = clock_->Now();
-  std::optional<GenerateResponse> found;
+  std::optional<std::string> found;
   {
     absl::MutexLock lock(&mu_);
-    auto it = index_.find(key);
+    auto it = index_.find(entry_key);
     if (it != index_.end() && it->second->expires <= now) {
       EraseLocked(it->second);
       ++stats_.expirations;
@@ -78,22 +114,21 @@ std::optional<GenerateResponse> ResponseCache::Lookup(absl::string_view tenant,
     } else {
       ++stats_.hits;
       lru_.splice(lru_.begin(), lru_, it->second);
-      found = it->second->response;
+      found = it->second->payload;
     }
   }
   Count(found ? "hit" : "miss");
   return found;
 }
 
-void ResponseCache::Insert(absl::string_view tenant, const GenerateRequest& request,
-                           const GenerateResponse& response) {
-  if (!IsCacheable(request)) return;
+void ResponseCache::InsertBytes(absl::string_view tenant, absl::string_view key,
+                                std::string payload) {
   Entry entry;
   entry.tenant = std::string(tenant);
-  entry.key = absl::StrCat(tenant, std::string(1, '\0'), CanonicalKey(request));
-  entry.response = response;
+  entry.key = EntryKey(tenant, key);
+  entry.payload = std::move(payload);
   entry.expires = clock_->Now() + options_.ttl;
-  entry.bytes = entry.key.size() + response.ByteSizeLong() + kEntryOverheadBytes;
+  entry.bytes = entry.key.size() + entry.payload.size() + kEntryOverheadBytes;
   if (entry.bytes > options_.max_bytes) return;
 
   size_t bytes_now;

@@ -1,7 +1,8 @@
-// A tenant-scoped LRU cache of generation responses for deterministic requests
-// (temperature 0 or a fixed seed), keyed by a canonical hash of the request.
-// Bounded in bytes, entries expire after a TTL; hits and misses are counted in
-// the metrics registry. Thread-safe.
+// A tenant-scoped LRU cache of responses to idempotent calls: generation
+// responses for deterministic requests (temperature 0 or a fixed seed), and any
+// other message (search results, embeddings, answers) under a canonical key of
+// its request. Bounded in bytes, entries expire after a TTL; hits and misses are
+// counted in the metrics registry. Thread-safe.
 #ifndef TESSERA_GATEWAY_RESPONSE_CACHE_H_
 #define TESSERA_GATEWAY_RESPONSE_CACHE_H_
 
@@ -17,6 +18,7 @@
 #include "absl/time/time.h"
 #include "common/metrics.h"
 #include "gateway/clock.h"
+#include "google/protobuf/message_lite.h"
 #include "tessera/generation/v1/generation.pb.h"
 
 namespace tessera::gateway {
@@ -59,6 +61,19 @@ class ResponseCache {
   void Insert(absl::string_view tenant, const tessera::generation::v1::GenerateRequest& request,
               const tessera::generation::v1::GenerateResponse& response);
 
+  // Any idempotent call. `key` identifies the request (see MessageKey); the
+  // response is stored serialised. Lookup returns false on a miss.
+  bool LookupMessage(absl::string_view tenant, absl::string_view key,
+                     google::protobuf::MessageLite* response);
+  void InsertMessage(absl::string_view tenant, absl::string_view key,
+                     const google::protobuf::MessageLite& response);
+
+  // "<method>:" + hex SHA-256 of the request's deterministic serialisation and
+  // `version` (e.g. the index position a search ran at, so writes invalidate).
+  static std::string MessageKey(absl::string_view method,
+                                const google::protobuf::MessageLite& request,
+                                absl::string_view version = "");
+
   // Drops every entry of `tenant` (e.g. after a model upgrade).
   void InvalidateTenant(absl::string_view tenant);
 
@@ -67,13 +82,15 @@ class ResponseCache {
  private:
   struct Entry {
     std::string tenant;
-    std::string key;  // tenant + '\0' + canonical hash
-    tessera::generation::v1::GenerateResponse response;
+    std::string key;  // tenant + '\0' + canonical key
+    std::string payload;  // the serialised response
     absl::Time expires;
     size_t bytes = 0;
   };
   using EntryList = std::list<Entry>;
 
+  std::optional<std::string> LookupBytes(absl::string_view tenant, absl::string_view key);
+  void InsertBytes(absl::string_view tenant, absl::string_view key, std::string payload);
   void EraseLocked(EntryList::iterator it) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Count(const char* result);
 

@@ -148,5 +148,23 @@ TEST(ResponseCacheTest, ReplacingAnEntryKeepsAccountingExact) {
   EXPECT_EQ(cache.stats().entries, 1u);
 }
 
+TEST(ResponseCacheTest, AnyMessageUnderAVersionedKey) {
+  FakeClock clock;
+  ResponseCache cache({}, &clock, nullptr);
+  GenerateRequest request = Greedy("q");
+  std::string at_1 = ResponseCache::MessageKey("Search", request, "1");
+  EXPECT_NE(ResponseCache::MessageKey("Search", request, "2"), at_1);
+  EXPECT_NE(ResponseCache::MessageKey("Embed", request, "1"), at_1);
+  request.set_request_id("other");
+  EXPECT_NE(ResponseCache::MessageKey("Search", request, "1"), at_1);
+
+  GenerateResponse out;
+  EXPECT_FALSE(cache.LookupMessage("t", at_1, &out));
+  cache.InsertMessage("t", at_1, Answer("cached"));
+  ASSERT_TRUE(cache.LookupMessage("t", at_1, &out));
+  EXPECT_EQ(out.text(), "cached");
+  EXPECT_FALSE(cache.LookupMessage("u", at_1, &out));
+}
+
 }  // namespace
 }  // namespace tessera::gateway

@@ -700,19 +700,25 @@ absl::StatusOr<std::vector<Bm25Hit>> Bm25Index::SearchTerms(absl::Span<const std
     return s < frozen_.size() ? static_cast<const bm25::Segment&>(*frozen_[s].segment)
                               : *buffer_;
   };
-  const double doc_count = doc_id_limit_;
+  const Bm25CorpusStatistics* corpus = options.corpus;
+  const double doc_count = corpus != nullptr ? corpus->doc_count : doc_id_limit_;
   for (size_t t = 0; t < num_terms; ++t) {
     uint64_t df = 0;
     for (size_t s = 0; s < num_segments; ++s) {
       PostingsView& view = scratch.views[s * num_terms + t];
       if (segment_at(s).Find(scratch.terms[t].text, &view)) df += view.size;
     }
+    if (corpus != nullptr) {
+      auto global = corpus->doc_frequencies.find(scratch.terms[t].text);
+      if (global != corpus->doc_frequencies.end()) df = global->second;
+    }
     const double idf = std::log(1.0 + (doc_count - df + 0.5) / (df + 0.5));
     scratch.terms[t].weight =
         static_cast<float>(scratch.terms[t].count * idf * (params.k1 + 1.0));
   }
   Scoring scoring;
-  const double average_length = doc_count > 0 ? total_length_ / doc_count : 0;
+  const uint64_t total_length = corpus != nullptr ? corpus->total_length : total_length_;
+  const double average_length = doc_count > 0 ? total_length / doc_count : 0;
   scoring.c0 = params.k1 * (1.0f - params.b);
   scoring.c1 = average_length > 0 ? static_cast<float>(params.k1 * params.b / average_length) : 0;
 
@@ -738,6 +744,26 @@ absl::StatusOr<std::vector<Bm25Hit>> Bm25Index::SearchTerms(absl::Span<const std
     hits.push_back(std::move(hit));
   }
   return hits;
+}
+
+Bm25CorpusStatistics Bm25Index::Statistics(absl::string_view query) const {
+  std::vector<std::string> terms;
+  analyzer_->Analyze(query, &terms);
+  Bm25CorpusStatistics statistics;
+  absl::ReaderMutexLock lock(&mutex_);
+  statistics.doc_count = doc_id_limit_;
+  statistics.total_length = total_length_;
+  for (const std::string& term : terms) {
+    if (term.empty() || statistics.doc_frequencies.contains(term)) continue;
+    uint64_t df = 0;
+    PostingsView view;
+    for (const FrozenSlot& slot : frozen_) {
+      if (slot.segment->Find(term, &view)) df += view.size;
+    }
+    if (buffer_->Find(term, &view)) df += view.size;
+    statistics.doc_frequencies[term] = df;
+  }
+  return statistics;
 }
 
 // ---------------------------------------------------------------------------

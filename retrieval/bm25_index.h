@@ -82,12 +82,25 @@ struct Bm25Hit {
   int rank = 0;  // 1-based.
 };
 
+// BM25 statistics of a corpus: the documents counted as N, the sum of their
+// lengths and the document frequency of analysed terms. A shard given the
+// statistics of the whole corpus scores exactly as one index of it would.
+struct Bm25CorpusStatistics {
+  uint64_t doc_count = 0;
+  uint64_t total_length = 0;
+  absl::flat_hash_map<std::string, uint64_t> doc_frequencies;
+};
+
 struct Bm25SearchOptions {
   size_t top_k = 10;
   const DocFilter* filter = nullptr;  // Borrowed; null accepts every document.
   std::optional<Bm25Params> params;  // Overrides Bm25Options::params.
   // Scores every matching document (no pruning); for tests and diagnostics.
   bool exhaustive = false;
+  // Borrowed; when set, IDF and the average length come from these statistics
+  // (of a corpus this index is a shard of) instead of the index's own. A term
+  // they lack keeps this index's document frequency.
+  const Bm25CorpusStatistics* corpus = nullptr;
 };
 
 // Work done by one search, to observe pruning.
@@ -126,6 +139,10 @@ class Bm25Index {
   absl::StatusOr<std::vector<Bm25Hit>> SearchTerms(absl::Span<const std::string> terms,
                                                    const Bm25SearchOptions& options,
                                                    Bm25SearchStats* stats = nullptr) const;
+
+  // This index's statistics for the analysed terms of `query` (counted as
+  // Search counts them: deleted documents included until a merge).
+  Bm25CorpusStatistics Statistics(absl::string_view query) const;
 
   std::optional<uint32_t> InternalId(absl::string_view id) const;
   // Empty for an id that is out of range or deleted.

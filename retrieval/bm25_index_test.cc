@@ -344,6 +344,65 @@ TEST(Bm25IndexTest, SegmentsAndMergeGiveSameResults) {
   EXPECT_EQ(merging->live_doc_count(), corpus.size());
 }
 
+TEST(Bm25IndexTest, ShardsWithCorpusStatisticsScoreAsOneIndex) {
+  // Three shards holding every third document, searched with the summed
+  // statistics, give exactly the scores of one index holding them all.
+  const auto corpus = RandomCorpus(1200, 21);
+  Bm25Options options = PlainOptions();
+  options.max_buffered_docs = 150;  // Shards with several segments.
+  auto whole = MakeIndex();
+  std::vector<std::unique_ptr<Bm25Index>> shards;
+  for (int i = 0; i < 3; ++i) shards.push_back(MakeIndex(options));
+  for (size_t d = 0; d < corpus.size(); ++d) {
+    ASSERT_TRUE(whole->Add(corpus[d].first, corpus[d].second).ok());
+    ASSERT_TRUE(shards[d % 3]->Add(corpus[d].first, corpus[d].second).ok());
+  }
+  for (const std::string& query : RandomQueries(60, 4)) {
+    Bm25CorpusStatistics global;
+    for (const auto& shard : shards) {
+      const Bm25CorpusStatistics part = shard->Statistics(query);
+      global.doc_count += part.doc_count;
+      global.total_length += part.total_length;
+      for (const auto& [term, df] : part.doc_frequencies) global.doc_frequencies[term] += df;
+    }
+    EXPECT_EQ(global.doc_count, corpus.size());
+    const Bm25CorpusStatistics own = whole->Statistics(query);
+    EXPECT_EQ(global.total_length, own.total_length);
+    EXPECT_EQ(global.doc_frequencies, own.doc_frequencies) << query;
+
+    Bm25SearchOptions search;
+    search.top_k = 1000;
+    search.exhaustive = true;
+    auto expected = whole->Search(query, search);
+    ASSERT_TRUE(expected.ok());
+    std::map<std::string, float> expected_scores;
+    for (const Bm25Hit& hit : *expected) expected_scores[hit.id] = hit.score;
+    search.top_k = 10;
+    search.exhaustive = false;
+    search.corpus = &global;
+    size_t found = 0;
+    for (const auto& shard : shards) {
+      auto hits = shard->Search(query, search);
+      ASSERT_TRUE(hits.ok());
+      for (const Bm25Hit& hit : *hits) {
+        ASSERT_TRUE(expected_scores.count(hit.id)) << query << " " << hit.id;
+        // Equal up to the order terms were summed in (pruning decides it).
+        EXPECT_FLOAT_EQ(hit.score, expected_scores.at(hit.id)) << query << " " << hit.id;
+      }
+      found += hits->size();
+      // Without the global statistics the shard's own IDF differs.
+      Bm25SearchOptions local = search;
+      local.corpus = nullptr;
+      auto local_hits = shard->Search(query, local);
+      ASSERT_TRUE(local_hits.ok());
+      if (!local_hits->empty() && !hits->empty()) {
+        EXPECT_NE((*local_hits)[0].score, (*hits)[0].score) << query;
+      }
+    }
+    EXPECT_EQ(found > 0, !expected->empty()) << query;
+  }
+}
+
 TEST(Bm25IndexTest, SaveAndReopenRoundTrip) {
   TempDir dir;
   const auto corpus = RandomCorpus(800, 21);

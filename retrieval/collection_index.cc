@@ -15,17 +15,22 @@ using retrieval::v1::SearchMode;
 using retrieval::v1::SearchRequest;
 using retrieval::v1::SearchResponse;
 
-constexpr int kDefaultTopK = 10;
-constexpr int kMaxTopK = 1000;
-constexpr int kDefaultCandidates = 100;
-constexpr int kDefaultRerankTopN = 50;
-constexpr float kDefaultRrfK = 60;
 
 // The text BM25 and the embedder see: the document title gives every chunk of
 // a document the document's subject.
 std::string IndexedText(const common::v1::Document& document, const common::v1::Chunk& chunk) {
   if (document.title().empty()) return chunk.text();
   return absl::StrCat(document.title(), "\n", chunk.text());
+}
+
+Bm25CorpusStatistics FromProto(const retrieval::v1::Bm25CorpusStats& stats) {
+  Bm25CorpusStatistics statistics;
+  statistics.doc_count = static_cast<uint64_t>(std::max<int64_t>(0, stats.doc_count()));
+  statistics.total_length = static_cast<uint64_t>(std::max<int64_t>(0, stats.total_length()));
+  for (const auto& [term, df] : stats.doc_frequencies()) {
+    statistics.doc_frequencies[term] = static_cast<uint64_t>(std::max<int64_t>(0, df));
+  }
+  return statistics;
 }
 
 }  // namespace
@@ -131,10 +136,10 @@ absl::Status CollectionIndex::ReplaceDocument(const common::v1::Document& docume
 
 absl::StatusOr<SearchResponse> CollectionIndex::Search(const SearchRequest& request) const {
   const auto start = std::chrono::steady_clock::now();
-  const int top_k = request.top_k() == 0 ? kDefaultTopK : request.top_k();
-  if (top_k < 1 || top_k > kMaxTopK) {
+  const int top_k = request.top_k() == 0 ? kDefaultSearchTopK : request.top_k();
+  if (top_k < 1 || top_k > kMaxSearchTopK) {
     return absl::InvalidArgumentError(
-        absl::StrCat("top_k must be between 1 and ", kMaxTopK, ", not ", request.top_k()));
+        absl::StrCat("top_k must be between 1 and ", kMaxSearchTopK, ", not ", request.top_k()));
   }
   const SearchMode mode =
       request.mode() == retrieval::v1::SEARCH_MODE_UNSPECIFIED ? retrieval::v1::HYBRID
@@ -166,7 +171,7 @@ absl::StatusOr<SearchResponse> CollectionIndex::Search(const SearchRequest& requ
   if (!filter.ok()) return filter.status();
 
   int candidates = request.fusion().candidates() > 0 ? request.fusion().candidates()
-                                                     : kDefaultCandidates;
+                                                     : kDefaultFusionCandidates;
   const int rerank_top_n = request.rerank().top_n() > 0 ? request.rerank().top_n()
                                                         : kDefaultRerankTopN;
   candidates = std::max({candidates, top_k, rerank ? rerank_top_n : 0});
@@ -213,6 +218,11 @@ absl::StatusOr<SearchResponse> CollectionIndex::Search(const SearchRequest& requ
     Bm25SearchOptions options;
     options.top_k = candidates;
     options.filter = bm25_filter ? &*bm25_filter : nullptr;
+    Bm25CorpusStatistics corpus;
+    if (request.has_corpus_stats()) {
+      corpus = FromProto(request.corpus_stats());
+      options.corpus = &corpus;
+    }
     auto hits = bm25_->Search(request.query(), options);
     if (!hits.ok()) return hits.status();
     bm25_list.reserve(hits->size());
@@ -265,22 +275,7 @@ absl::StatusOr<SearchResponse> CollectionIndex::Search(const SearchRequest& requ
     if (!scores.ok()) return scores.status();
     if (scores->size() != n) return absl::InternalError("reranker returned a wrong count");
     // Reranked candidates first, by reranker score; the rest keep fused order.
-    std::vector<size_t> order(n);
-    for (size_t i = 0; i < n; ++i) order[i] = i;
-    std::stable_sort(order.begin(), order.end(),
-                     [&](size_t a, size_t b) { return (*scores)[a] > (*scores)[b]; });
-    std::vector<FusedHit> reordered;
-    std::vector<std::optional<float>> reordered_scores;
-    for (size_t i : order) {
-      reordered.push_back(fused[i]);
-      reordered_scores.push_back((*scores)[i]);
-    }
-    for (size_t i = n; i < fused.size(); ++i) {
-      reordered.push_back(fused[i]);
-      reordered_scores.push_back(std::nullopt);
-    }
-    fused = std::move(reordered);
-    rerank_scores = std::move(reordered_scores);
+    rerank_scores = ApplyRerankScores({scores->begin(), scores->end()}, &fused);
   }
 
   for (size_t i = 0; i < fused.size() && response.hits_size() < top_k; ++i) {
@@ -304,6 +299,44 @@ absl::StatusOr<SearchResponse> CollectionIndex::Search(const SearchRequest& requ
   response.set_took_ms(
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
   return response;
+}
+
+retrieval::v1::Bm25CorpusStats CollectionIndex::TermStatistics(const std::string& query) const {
+  const Bm25CorpusStatistics statistics = bm25_->Statistics(query);
+  retrieval::v1::Bm25CorpusStats stats;
+  stats.set_doc_count(static_cast<int64_t>(statistics.doc_count));
+  stats.set_total_length(static_cast<int64_t>(statistics.total_length));
+  for (const auto& [term, df] : statistics.doc_frequencies) {
+    (*stats.mutable_doc_frequencies())[term] = static_cast<int64_t>(df);
+  }
+  return stats;
+}
+
+absl::StatusOr<std::vector<float>> CollectionIndex::RerankChunks(
+    const std::string& query, const std::vector<std::string>& chunk_ids) const {
+  if (reranker_ == nullptr) {
+    return absl::FailedPreconditionError(
+        "reranking needs a cross-encoder, and none is configured; disable rerank");
+  }
+  std::vector<std::string> passages;
+  passages.reserve(chunk_ids.size());
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    for (const std::string& chunk_id : chunk_ids) {
+      auto slot = slot_of_chunk_.find(chunk_id);
+      if (slot == slot_of_chunk_.end()) {
+        return absl::NotFoundError(absl::StrCat("no chunk ", chunk_id, " in this collection"));
+      }
+      passages.push_back(slots_[slot->second].text);
+    }
+  }
+  if (passages.empty()) return std::vector<float>();
+  auto scores = reranker_->Score(query, passages);
+  if (!scores.ok()) return scores.status();
+  if (scores->size() != passages.size()) {
+    return absl::InternalError("reranker returned a wrong count");
+  }
+  return std::move(*scores);
 }
 
 CollectionStats CollectionIndex::Stats() const {

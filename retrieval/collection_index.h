@@ -31,6 +31,13 @@ inline Bm25Options ServiceBm25Options() {
   return options;
 }
 
+// Search defaults, which a sharded search applies the same way.
+inline constexpr int kDefaultSearchTopK = 10;
+inline constexpr int kMaxSearchTopK = 1000;
+inline constexpr int kDefaultFusionCandidates = 100;
+inline constexpr int kDefaultRerankTopN = 50;
+inline constexpr float kDefaultRrfK = 60;
+
 struct CollectionIndexOptions {
   Bm25Options bm25 = ServiceBm25Options();
   // Used when an embedder is given; its dimension is taken from the embedder.
@@ -65,6 +72,16 @@ class CollectionIndex {
       const retrieval::v1::SearchRequest& request) const;
 
   CollectionStats Stats() const;
+
+  // The BM25 statistics of `query`'s terms in this collection (the first phase
+  // of a sharded search; see SearchRequest.corpus_stats).
+  retrieval::v1::Bm25CorpusStats TermStatistics(const std::string& query) const;
+
+  // Cross-encoder scores of the chunks for `query`, in the given order (the
+  // rerank phase of a sharded search). NOT_FOUND for an unknown chunk,
+  // FAILED_PRECONDITION without a reranker.
+  absl::StatusOr<std::vector<float>> RerankChunks(const std::string& query,
+                                                  const std::vector<std::string>& chunk_ids) const;
 
  private:
   struct Slot {

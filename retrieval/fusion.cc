@@ -114,6 +114,27 @@ std::vector<FusedHit> FuseWeighted(absl::Span<const ScoredId> bm25,
   return hits;
 }
 
+std::vector<std::optional<float>> ApplyRerankScores(const std::vector<std::optional<float>>& scores,
+                                                    std::vector<FusedHit>* fused) {
+  const size_t n = std::min(scores.size(), fused->size());
+  std::vector<size_t> order(n);
+  for (size_t i = 0; i < n; ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    if (scores[a].has_value() != scores[b].has_value()) return scores[a].has_value();
+    return scores[a].has_value() && *scores[a] > *scores[b];
+  });
+  std::vector<FusedHit> reordered;
+  reordered.reserve(fused->size());
+  std::vector<std::optional<float>> reordered_scores(fused->size());
+  for (size_t i = 0; i < n; ++i) {
+    reordered.push_back((*fused)[order[i]]);
+    reordered_scores[i] = scores[order[i]];
+  }
+  for (size_t i = n; i < fused->size(); ++i) reordered.push_back((*fused)[i]);
+  *fused = std::move(reordered);
+  return reordered_scores;
+}
+
 std::vector<FusedHit> FromBm25(absl::Span<const ScoredId> bm25, size_t top_n) {
   std::vector<FusedHit> hits = Merge(bm25, {});
   for (FusedHit& hit : hits) hit.fused = hit.bm25_score;

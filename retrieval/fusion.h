@@ -8,6 +8,7 @@
 #define TESSERA_RETRIEVAL_FUSION_H_
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "absl/types/span.h"
@@ -38,6 +39,12 @@ std::vector<FusedHit> FuseReciprocalRank(absl::Span<const ScoredId> bm25,
 std::vector<FusedHit> FuseWeighted(absl::Span<const ScoredId> bm25,
                                    absl::Span<const ScoredId> dense, float bm25_weight,
                                    ScoreNormalization normalization, size_t top_n);
+
+// Applies reranker scores to the first scores.size() fused hits: those with a
+// score first, best first (stable), then those without one and the hits past
+// them in fused order. Returns each hit's rerank score in the new order.
+std::vector<std::optional<float>> ApplyRerankScores(const std::vector<std::optional<float>>& scores,
+                                                    std::vector<FusedHit>* fused);
 
 // One list as fused hits (single-retriever modes), keeping its scores.
 std::vector<FusedHit> FromBm25(absl::Span<const ScoredId> bm25, size_t top_n);

@@ -65,5 +65,20 @@ TEST(FusionTest, SingleRetrieverAndEmptyInputs) {
   EXPECT_FLOAT_EQ(weighted[1].fused, 1.0f);
 }
 
+TEST(FusionTest, RerankScoresReorderTheTopCandidates) {
+  std::vector<FusedHit> fused(5);
+  for (uint32_t i = 0; i < 5; ++i) fused[i].id = i;
+  // Candidates 0..3 were sent to the reranker; 2 got no score (its shard was down).
+  auto scores = ApplyRerankScores({0.1f, 0.9f, std::nullopt, 0.5f}, &fused);
+  std::vector<uint32_t> ids;
+  for (const FusedHit& hit : fused) ids.push_back(hit.id);
+  EXPECT_EQ(ids, (std::vector<uint32_t>{1, 3, 0, 2, 4}));
+  ASSERT_EQ(scores.size(), 5u);
+  EXPECT_FLOAT_EQ(*scores[0], 0.9f);
+  EXPECT_FLOAT_EQ(*scores[2], 0.1f);
+  EXPECT_FALSE(scores[3].has_value());
+  EXPECT_FALSE(scores[4].has_value());
+}
+
 }  // namespace
 }  // namespace tessera::retrieval

@@ -105,4 +105,48 @@ grpc::Status RetrievalServiceImpl::RebuildIndex(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
+grpc::Status RetrievalServiceImpl::GetTermStatistics(
+    grpc::ServerContext* context, const retrieval::v1::TermStatisticsRequest* request,
+    retrieval::v1::Bm25CorpusStats* response) {
+  if (request->collection().empty()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "collection is required");
+  }
+  absl::Status fresh = CatchUp();
+  if (!fresh.ok()) return ToGrpcStatus(fresh);
+  const std::string tenant = TenantOf(*context);
+  std::shared_ptr<const CollectionIndex> index = registry_->Find(tenant, request->collection());
+  if (index == nullptr) {
+    // A collection without documents yet has empty statistics.
+    auto collection = store_->GetCollection(tenant, request->collection());
+    if (!collection.ok()) return ToGrpcStatus(collection.status());
+    return grpc::Status::OK;
+  }
+  *response = index->TermStatistics(request->query());
+  return grpc::Status::OK;
+}
+
+grpc::Status RetrievalServiceImpl::RerankChunks(grpc::ServerContext* context,
+                                                const retrieval::v1::RerankChunksRequest* request,
+                                                retrieval::v1::RerankChunksResponse* response) {
+  if (request->collection().empty()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "collection is required");
+  }
+  absl::Status fresh = CatchUp();
+  if (!fresh.ok()) return ToGrpcStatus(fresh);
+  const std::string tenant = TenantOf(*context);
+  std::shared_ptr<const CollectionIndex> index = registry_->Find(tenant, request->collection());
+  if (index == nullptr) {
+    auto collection = store_->GetCollection(tenant, request->collection());
+    if (!collection.ok()) return ToGrpcStatus(collection.status());
+    if (request->chunk_ids_size() == 0) return grpc::Status::OK;
+    return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                        "no chunk " + request->chunk_ids(0) + " in this collection");
+  }
+  auto scores = index->RerankChunks(
+      request->query(), {request->chunk_ids().begin(), request->chunk_ids().end()});
+  if (!scores.ok()) return ToGrpcStatus(scores.status());
+  response->mutable_scores()->Add(scores->begin(), scores->end());
+  return grpc::Status::OK;
+}
+
 }  // namespace tessera::retrieval

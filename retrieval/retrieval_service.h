@@ -31,6 +31,12 @@ class RetrievalServiceImpl final : public retrieval::v1::RetrievalService::Servi
   grpc::Status RebuildIndex(grpc::ServerContext* context,
                             const retrieval::v1::RebuildIndexRequest* request,
                             retrieval::v1::RebuildIndexResponse* response) override;
+  grpc::Status GetTermStatistics(grpc::ServerContext* context,
+                                 const retrieval::v1::TermStatisticsRequest* request,
+                                 retrieval::v1::Bm25CorpusStats* response) override;
+  grpc::Status RerankChunks(grpc::ServerContext* context,
+                            const retrieval::v1::RerankChunksRequest* request,
+                            retrieval::v1::RerankChunksResponse* response) override;
 
  private:
   // Waits until the indexes have applied every acknowledged write.

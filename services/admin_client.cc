@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
+#include "services/tls_credentials.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "tessera/internal/reflection/reflection_wire.pb.h"
 
@@ -21,7 +22,7 @@ constexpr char kReflectionMethod[] =
     "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo";
 
 std::shared_ptr<grpc::Channel> Connect(const std::string& target) {
-  return grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+  return grpc::CreateChannel(target, ClientChannelCredentials());
 }
 
 absl::Status Annotate(const grpc::Status& status, const std::string& target) {

@@ -1,5 +1,6 @@
 // Client-side calls for operating a server: health checks and listing services
-// through server reflection. Used by the `tessera` CLI and by tests.
+// through server reflection. Used by the `tessera` CLI and by tests. Channels use
+// ClientChannelCredentials() (tls_credentials.h): plaintext unless SetClientTls.
 #ifndef TESSERA_SERVICES_ADMIN_CLIENT_H_
 #define TESSERA_SERVICES_ADMIN_CLIENT_H_
 

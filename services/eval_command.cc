@@ -6,15 +6,23 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/grpc_status.h"
+#include "eval/job_spec.h"
+#include "eval/report.h"
 #include "eval/retrieval_metrics.h"
 #include "retrieval/beir.h"
 #include "services/ingest_command.h"
 #include "services/tessera_server.h"
+#include "services/tls_credentials.h"
+#include "tessera/eval/v1/eval.grpc.pb.h"
 #include "tessera/retrieval/v1/retrieval.grpc.pb.h"
 
 namespace tessera::services {
@@ -110,7 +118,7 @@ absl::StatusOr<std::vector<std::string>> RunRetrievalEval(const RetrievalEvalOpt
   }
 
   auto stub = retrieval::v1::RetrievalService::NewStub(
-      grpc::CreateChannel(target, grpc::InsecureChannelCredentials()));
+      grpc::CreateChannel(target, ClientChannelCredentials()));
   std::vector<std::string> lines;
   for (size_t m = 0; m < modes.size(); ++m) {
     const std::string& name = options.modes[m];
@@ -167,6 +175,141 @@ absl::StatusOr<std::vector<std::string>> RunRetrievalEval(const RetrievalEvalOpt
   }
   if (embedded != nullptr) embedded->Shutdown(absl::Seconds(5));
   return lines;
+}
+
+namespace {
+
+// "[=====>    ] 45% 9/20 cases (1 failed)  2.1 cases/s  ETA 5s  1234 tokens"
+class JobProgressBar {
+ public:
+  explicit JobProgressBar(FILE* out) : out_(out) {}
+
+  void Update(const eval::v1::Job& job, bool final = false) {
+    if (out_ == nullptr) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (first_done_ < 0) first_done_ = job.cases_done();  // Resumed jobs start part-way.
+    const double seconds = std::chrono::duration<double>(now - start_).count();
+    const double total = std::max<double>(1, job.cases_total());
+    const double fraction = std::min(1.0, job.cases_done() / total);
+    constexpr int kWidth = 30;
+    const int filled = static_cast<int>(fraction * kWidth);
+    std::string bar(filled, '=');
+    if (filled < kWidth) bar += '>' + std::string(kWidth - filled - 1, ' ');
+    const double rate = seconds > 0 ? (job.cases_done() - first_done_) / seconds : 0;
+    const double eta = rate > 0 ? (job.cases_total() - job.cases_done()) / rate : 0;
+    absl::FPrintF(out_, "\r[%s] %3.0f%% %d/%d cases (%d failed)  %.2f cases/s  ETA %.0fs  %d tokens   ",
+                  bar, fraction * 100, job.cases_done(), job.cases_total(), job.cases_failed(), rate,
+                  eta, job.usage().total_tokens());
+    if (final) absl::FPrintF(out_, "\n");
+    std::fflush(out_);
+  }
+
+ private:
+  FILE* out_;
+  int64_t first_done_ = -1;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+bool JobEnded(eval::v1::JobState state) {
+  return state == eval::v1::SUCCEEDED || state == eval::v1::FAILED || state == eval::v1::CANCELLED;
+}
+
+// Dataset paths relative to the job file's directory.
+void ResolveRelativeTo(const std::filesystem::path& dir, std::string* path) {
+  if (path->empty() || std::filesystem::path(*path).is_absolute()) return;
+  *path = (dir / *path).lexically_normal().string();
+}
+
+absl::StatusOr<std::string> ReadTextFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
+absl::StatusOr<eval::v1::Job> RunEvalJob(const EvalRunOptions& options) {
+  if (options.job_file.empty()) return absl::InvalidArgumentError("give the job file: tessera eval run JOB.yaml");
+  auto text = ReadTextFile(options.job_file);
+  if (!text.ok()) return text.status();
+  auto spec = eval::ParseJobSpec(*text);
+  if (!spec.ok()) return absl::Status(spec.status().code(), absl::StrCat(options.job_file, ": ", spec.status().message()));
+  const std::filesystem::path dir = std::filesystem::absolute(options.job_file).parent_path();
+  ResolveRelativeTo(dir, spec->mutable_dataset()->mutable_jsonl_path());
+  ResolveRelativeTo(dir, spec->mutable_dataset()->mutable_qrels_path());
+
+  std::unique_ptr<TesseraServer> embedded;
+  std::string target = options.target;
+  std::shared_ptr<grpc::ChannelCredentials> credentials = ClientChannelCredentials();
+  if (target.empty()) {
+    ServerConfig config = options.embedded;
+    config.host = "127.0.0.1";
+    config.port = 0;
+    config.http_port = 0;
+    auto server = TesseraServer::Start(config);
+    if (!server.ok()) return server.status();
+    embedded = std::move(*server);
+    target = absl::StrCat("127.0.0.1:", embedded->port());
+    credentials = grpc::InsecureChannelCredentials();
+  }
+  auto stub = eval::v1::EvalService::NewStub(grpc::CreateChannel(target, credentials));
+  eval::v1::CreateJobRequest request;
+  *request.mutable_spec() = *spec;
+  eval::v1::Job job;
+  {
+    grpc::ClientContext context;
+    grpc::Status status = stub->CreateJob(&context, request, &job);
+    if (!status.ok()) return FromGrpcStatus(status);
+  }
+  JobProgressBar progress(options.progress);
+  progress.Update(job);
+  grpc::ClientContext context;
+  eval::v1::WatchJobRequest watch;
+  watch.set_id(job.id());
+  auto stream = stub->WatchJob(&context, watch);
+  eval::v1::Job update;
+  while (stream->Read(&update)) {
+    job = update;
+    progress.Update(job, JobEnded(job.state()));
+  }
+  grpc::Status status = stream->Finish();
+  if (!status.ok()) return FromGrpcStatus(status);
+  if (!JobEnded(job.state())) {
+    return absl::UnavailableError(absl::StrCat("the progress stream of job ", job.id(), " ended early"));
+  }
+  if (embedded != nullptr) embedded->Shutdown(absl::Seconds(5));
+  return job;
+}
+
+std::string FormatEvalJob(const eval::v1::Job& job) {
+  std::string text = absl::StrFormat("job %s %s: %d cases (%d failed), %d tokens\n", job.id(),
+                                     eval::v1::JobState_Name(job.state()), job.cases_done(),
+                                     job.cases_failed(), job.usage().total_tokens());
+  if (!job.error().empty()) absl::StrAppend(&text, "error: ", job.error(), "\n");
+  const std::map<std::string, double> summary(job.summary().begin(), job.summary().end());
+  for (const auto& [key, value] : summary) absl::StrAppendFormat(&text, "  %-40s %.4f\n", key, value);
+  if (!job.report_path().empty()) absl::StrAppend(&text, "report: ", job.report_path(), "\n");
+  return text;
+}
+
+absl::StatusOr<EvalComparison> CompareEvalReports(const std::string& base_json,
+                                                  const std::string& candidate_json) {
+  std::vector<Json> summaries;
+  for (const std::string& path : {base_json, candidate_json}) {
+    auto text = ReadTextFile(path);
+    if (!text.ok()) return text.status();
+    auto json = ParseJson(*text, path);
+    if (!json.ok()) return json.status();
+    summaries.push_back(*std::move(json));
+  }
+  auto comparisons = eval::CompareRuns(summaries[0], summaries[1]);
+  if (!comparisons.ok()) return comparisons.status();
+  EvalComparison comparison;
+  comparison.markdown = eval::ComparisonMarkdown(*comparisons);
+  for (const eval::ScoreComparison& score : *comparisons) comparison.regression |= score.regression;
+  return comparison;
 }
 
 }  // namespace tessera::services

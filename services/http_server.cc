@@ -4,6 +4,7 @@
 
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
+#include <future>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -78,6 +79,7 @@ class Session : public std::enable_shared_from_this<Session> {
     response_.result(static_cast<http::status>(out.status));
     response_.set(http::field::server, "tessera");
     response_.set(http::field::content_type, out.content_type);
+    for (const auto& [name, value] : out.headers) response_.set(name, value);
     response_.keep_alive(request.keep_alive());
     response_.body() = std::move(out.body);
     response_.prepare_payload();
@@ -153,10 +155,20 @@ absl::Status HttpServer::Start(const std::string& host, int port, int threads) {
 
 void HttpServer::Shutdown() {
   if (impl_->acceptor && impl_->acceptor->is_open()) {
-    asio::post(impl_->io, [this] {
+    if (impl_->threads.empty()) {
       beast::error_code ignored;
       impl_->acceptor->close(ignored);
-    });
+    } else {
+      // Close on an I/O thread and wait for it: stopping the loop first could
+      // drop the close and leave the port accepting connections nobody serves.
+      std::promise<void> closed;
+      asio::post(impl_->io, [this, &closed] {
+        beast::error_code ignored;
+        impl_->acceptor->close(ignored);
+        closed.set_value();
+      });
+      closed.get_future().wait();
+    }
   }
   impl_->io.stop();
   for (auto& thread : impl_->threads) {

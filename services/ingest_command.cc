@@ -17,6 +17,7 @@
 #include "common/grpc_status.h"
 #include "ingest/parse/parse.h"
 #include "services/tessera_server.h"
+#include "services/tls_credentials.h"
 #include "tessera/ingest/v1/ingest.grpc.pb.h"
 
 namespace tessera::services {
@@ -129,7 +130,7 @@ absl::StatusOr<IngestSummary> RunIngest(const IngestOptions& options) {
   grpc::ChannelArguments arguments;
   arguments.SetMaxSendMessageSize(96 << 20);
   auto stub = ingest::v1::IngestService::NewStub(
-      grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), arguments));
+      grpc::CreateCustomChannel(target, ClientChannelCredentials(), arguments));
   grpc::ClientContext context;
   ingest::v1::StreamIngestResponse response;
   auto writer = stub->StreamIngest(&context, &response);

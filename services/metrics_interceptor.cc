@@ -1,5 +1,6 @@
 #include "services/metrics_interceptor.h"
 
+#include <atomic>
 #include <chrono>
 #include <string>
 
@@ -10,6 +11,10 @@ namespace {
 
 constexpr char kCalls[] = "tessera_grpc_server_handled_total";
 constexpr char kLatency[] = "tessera_grpc_server_handling_seconds";
+// Calls received and not finished: the queue an autoscaler watches.
+constexpr char kInFlight[] = "tessera_grpc_server_in_flight";
+
+std::atomic<int64_t> in_flight{0};
 
 // gRPC's canonical code names, indexed by code.
 constexpr const char* kCodeNames[] = {
@@ -22,7 +27,13 @@ constexpr const char* kCodeNames[] = {
 class MetricsInterceptor : public grpc::experimental::Interceptor {
  public:
   explicit MetricsInterceptor(std::string method)
-      : method_(std::move(method)), start_(std::chrono::steady_clock::now()) {}
+      : method_(std::move(method)), start_(std::chrono::steady_clock::now()) {
+    MetricsRegistry::Global().SetGauge(kInFlight, {}, static_cast<double>(++in_flight));
+  }
+  // Runs when the call is over, however it ended (cancelled calls send no status).
+  ~MetricsInterceptor() override {
+    MetricsRegistry::Global().SetGauge(kInFlight, {}, static_cast<double>(--in_flight));
+  }
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     if (methods->QueryInterceptionHookPoint(
@@ -48,6 +59,7 @@ class MetricsInterceptor : public grpc::experimental::Interceptor {
 MetricsInterceptorFactory::MetricsInterceptorFactory() {
   MetricsRegistry::Global().Describe(kCalls, "gRPC calls completed, by method and status code.");
   MetricsRegistry::Global().Describe(kLatency, "gRPC call latency in seconds, by method.");
+  MetricsRegistry::Global().Describe(kInFlight, "gRPC calls in progress.");
 }
 
 grpc::experimental::Interceptor* MetricsInterceptorFactory::CreateServerInterceptor(

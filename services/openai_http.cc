@@ -26,6 +26,27 @@ HttpResponse ErrorResponse(const absl::Status& status) {
   return response;
 }
 
+// A failed call, with the router's retry hint as Retry-After (for 429s).
+HttpResponse ErrorResponse(const grpc::Status& status, const grpc::ClientContext& context) {
+  HttpResponse response = ErrorResponse(FromGrpcStatus(status));
+  const auto& trailers = context.GetServerTrailingMetadata();
+  auto retry_after = trailers.find("retry-after");
+  if (retry_after != trailers.end()) {
+    response.headers.emplace_back(
+        "Retry-After", std::string(retry_after->second.data(), retry_after->second.size()));
+  }
+  return response;
+}
+
+// The caller's credentials and tenant travel on to the gRPC services, where
+// the router authenticates them.
+void ForwardCaller(const HttpRequest& request, grpc::ClientContext* context) {
+  for (const char* header : {"authorization", "x-api-key", "x-tessera-tenant"}) {
+    auto it = request.headers.find(header);
+    if (it != request.headers.end() && !it->second.empty()) context->AddMetadata(header, it->second);
+  }
+}
+
 HttpResponse JsonResponse(std::string body) {
   HttpResponse response;
   response.content_type = "application/json";
@@ -53,10 +74,11 @@ void MountOpenAiRoutes(HttpServer* http, std::shared_ptr<grpc::Channel> generati
     completion.model = parsed->generate.model();
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + kDeadline);
+    ForwardCaller(request, &context);
     if (!parsed->stream) {
       generation::v1::GenerateResponse response;
       grpc::Status status = stub->Generate(&context, parsed->generate, &response);
-      if (!status.ok()) return ErrorResponse(FromGrpcStatus(status));
+      if (!status.ok()) return ErrorResponse(status, context);
       if (completion.model.empty()) completion.model = response.model();
       return JsonResponse(gateway::RenderChatCompletion(response, completion));
     }
@@ -72,7 +94,7 @@ void MountOpenAiRoutes(HttpServer* http, std::shared_ptr<grpc::Channel> generati
       first = false;
     }
     grpc::Status status = reader->Finish();
-    if (!status.ok()) return ErrorResponse(FromGrpcStatus(status));
+    if (!status.ok()) return ErrorResponse(status, context);
     absl::StrAppend(&response.body, gateway::RenderStreamDone());
     return response;
   });
@@ -82,20 +104,22 @@ void MountOpenAiRoutes(HttpServer* http, std::shared_ptr<grpc::Channel> generati
     if (!parsed.ok()) return ErrorResponse(parsed.status());
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + kDeadline);
+    ForwardCaller(request, &context);
     generation::v1::EmbedResponse response;
     grpc::Status status = stub->Embed(&context, parsed->embed, &response);
-    if (!status.ok()) return ErrorResponse(FromGrpcStatus(status));
+    if (!status.ok()) return ErrorResponse(status, context);
     return JsonResponse(gateway::RenderEmbeddings(
         response, parsed->embed.model().empty() ? response.model() : parsed->embed.model(),
         parsed->base64));
   });
 
-  http->Route("GET", "/v1/models", [stub](const HttpRequest&) {
+  http->Route("GET", "/v1/models", [stub](const HttpRequest& request) {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    ForwardCaller(request, &context);
     generation::v1::ListModelsResponse response;
     grpc::Status status = stub->ListModels(&context, {}, &response);
-    if (!status.ok()) return ErrorResponse(FromGrpcStatus(status));
+    if (!status.ok()) return ErrorResponse(status, context);
     Json list = {{"object", "list"}, {"data", Json::array()}};
     for (const auto& model : response.models()) {
       list["data"].push_back({{"id", model.name()},

@@ -4,12 +4,14 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
+#include "retrieval/sharding/shard_set.h"
 #include "services/tessera_server.h"
 
 // -1 / "" mean "not given": the config file's value (or the default) stays.
@@ -29,15 +31,43 @@ ABSL_FLAG(std::string, reranker_model, "", "cross-encoder: a directory, or a nam
 ABSL_FLAG(std::string, generator_model, "",
           "generator: a GGUF file or a Hugging Face directory, or a name inside --models_dir");
 ABSL_FLAG(int, drain_seconds, -1, "seconds to let in-flight calls finish on SIGTERM (default 20)");
+ABSL_FLAG(std::vector<std::string>, services, {},
+          "comma-separated services to serve: ingest, retrieval, generation, agents, eval, gateway "
+          "(default: all, or the binary's own)");
+ABSL_FLAG(std::vector<std::string>, retrieval_shards, {},
+          "comma-separated retrieval shards, each [name=]host:port[|replica:port...]: ingest and "
+          "retrieval are then forwarded to them");
+ABSL_FLAG(bool, check_config, false,
+          "only check the configuration (--config and flags): print OK or the error, and exit");
+ABSL_FLAG(int, shard_timeout_ms, -1,
+          "deadline of a sharded search without timeout_ms (default 2000)");
 
 namespace tessera::services {
 
-absl::StatusOr<ServerConfig> ServerConfigFromFlags() {
+absl::StatusOr<ServerConfig> ServerConfigFromFlags(
+    const std::vector<std::string>& default_services) {
   ServerConfig config;
   if (!absl::GetFlag(FLAGS_config).empty()) {
     auto loaded = LoadServerConfig(absl::GetFlag(FLAGS_config));
     if (!loaded.ok()) return loaded.status();
     config = *loaded;
+  }
+  if (config.services.empty()) config.services = default_services;
+  if (!absl::GetFlag(FLAGS_services).empty()) {
+    config.services = absl::GetFlag(FLAGS_services);
+    const auto& known = KnownServiceNames();
+    for (const std::string& name : config.services) {
+      if (std::find(known.begin(), known.end(), name) == known.end()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--services: unknown service \"", name, "\""));
+      }
+    }
+  }
+  if (!absl::GetFlag(FLAGS_retrieval_shards).empty()) {
+    config.retrieval_shards = absl::GetFlag(FLAGS_retrieval_shards);
+  }
+  if (absl::GetFlag(FLAGS_shard_timeout_ms) >= 0) {
+    config.shard_timeout_ms = absl::GetFlag(FLAGS_shard_timeout_ms);
   }
   if (absl::GetFlag(FLAGS_port) >= 0) config.port = absl::GetFlag(FLAGS_port);
   if (!absl::GetFlag(FLAGS_host).empty()) config.host = absl::GetFlag(FLAGS_host);
@@ -70,7 +100,9 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags() {
   return config;
 }
 
-int RunServe() {
+int RunServe() { return RunServeWith({}); }
+
+int RunServeWith(const std::vector<std::string>& default_services) {
   // Block the shutdown signals in every thread (gRPC's included, which inherit
   // the mask); this thread receives them synchronously with sigwait.
   sigset_t signals;
@@ -79,10 +111,19 @@ int RunServe() {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto config = ServerConfigFromFlags();
+  auto config = ServerConfigFromFlags(default_services);
   if (!config.ok()) {
     std::fprintf(stderr, "tessera serve: %s\n", std::string(config.status().message()).c_str());
     return 2;
+  }
+  if (absl::GetFlag(FLAGS_check_config)) {
+    auto shards = retrieval::sharding::ParseShardSpecs(config->retrieval_shards);
+    if (!shards.ok()) {
+      std::fprintf(stderr, "tessera serve: %s\n", std::string(shards.status().message()).c_str());
+      return 2;
+    }
+    std::printf("config OK\n");
+    return 0;
   }
   InitLogging(config->log_level);
   auto server = TesseraServer::Start(*config);

@@ -1,5 +1,6 @@
 #include "services/server_config.h"
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -23,6 +24,12 @@ absl::Status Read(const Json& json, const std::string& key, T* out) {
 
 }  // namespace
 
+const std::vector<std::string>& KnownServiceNames() {
+  static const auto* names = new std::vector<std::string>{"ingest", "retrieval", "generation",
+                                                           "agents", "eval",   "gateway"};
+  return *names;
+}
+
 absl::StatusOr<ServerConfig> ParseServerConfig(const std::string& json_text,
                                                const ServerConfig& base) {
   Json json = Json::parse(json_text, nullptr, /*allow_exceptions=*/false, /*ignore_comments=*/true);
@@ -38,13 +45,33 @@ absl::StatusOr<ServerConfig> ParseServerConfig(const std::string& json_text,
     else if (key == "log_level") status = Read(value, key, &config.log_level);
     else if (key == "max_document_bytes") status = Read(value, key, &config.max_document_bytes);
     else if (key == "max_message_bytes") status = Read(value, key, &config.max_message_bytes);
+    else if (key == "max_field_bytes") status = Read(value, key, &config.max_field_bytes);
+    else if (key == "max_repeated_entries") status = Read(value, key, &config.max_repeated_entries);
+    else if (key == "tls_cert_file") status = Read(value, key, &config.tls_cert_file);
+    else if (key == "tls_key_file") status = Read(value, key, &config.tls_key_file);
+    else if (key == "tls_client_ca_file") status = Read(value, key, &config.tls_client_ca_file);
     else if (key == "drain_seconds") status = Read(value, key, &config.drain_seconds);
     else if (key == "models_dir") status = Read(value, key, &config.models_dir);
     else if (key == "embedder_model") status = Read(value, key, &config.embedder_model);
     else if (key == "reranker_model") status = Read(value, key, &config.reranker_model);
     else if (key == "generator_model") status = Read(value, key, &config.generator_model);
+    else if (key == "services") status = Read(value, key, &config.services);
+    else if (key == "retrieval_shards") status = Read(value, key, &config.retrieval_shards);
+    else if (key == "shard_timeout_ms") status = Read(value, key, &config.shard_timeout_ms);
+    else if (key == "router") {
+      auto router = gateway::ParseRouterConfig(value);
+      if (router.ok()) config.router = *std::move(router);
+      status = router.status();
+    }
     else return absl::InvalidArgumentError(absl::StrCat("unknown config key \"", key, "\""));
     if (!status.ok()) return status;
+  }
+  for (const std::string& name : config.services) {
+    const auto& known = KnownServiceNames();
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown service \"", name, "\" in services"));
+    }
   }
   if (config.port < 0 || config.port > 65535) {
     return absl::InvalidArgumentError(absl::StrCat("port ", config.port, " is out of range"));

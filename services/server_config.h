@@ -5,8 +5,10 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "gateway/router_config.h"
 
 namespace tessera::services {
 
@@ -24,6 +26,15 @@ struct ServerConfig {
   int64_t max_document_bytes = 64ll << 20;
   // Largest gRPC message, bytes.
   int64_t max_message_bytes = 96ll << 20;
+  // Largest string or bytes field of any request (documents' text and content
+  // have max_document_bytes), and most entries of any repeated field or map.
+  int64_t max_field_bytes = 1ll << 20;
+  int64_t max_repeated_entries = 100000;
+  // TLS on the gRPC port (PEM files): a certificate chain and its key; with a
+  // client CA too, every client must present a certificate it signed (mutual TLS).
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_client_ca_file;
   // Seconds in-flight calls may take to finish after SIGTERM.
   int drain_seconds = 20;
   // Directory of model directories (e.g. ../shared/models); the roles below name
@@ -33,7 +44,25 @@ struct ServerConfig {
   std::string embedder_model;
   std::string reranker_model;
   std::string generator_model;
+  // The gRPC services this process serves, by short name: ingest, retrieval,
+  // generation, agents, eval, gateway. Empty = all (the all-in-one server).
+  std::vector<std::string> services;
+  // Retrieval shards ("name=host:port|replica:port" or "host:port", one per
+  // shard): when given, ingest and retrieval are forwarded to them (documents
+  // spread by consistent hashing, searches fanned out and merged) instead of
+  // being served from this process's store.
+  std::vector<std::string> retrieval_shards;
+  // Deadline of a sharded search without timeout_ms; shards that miss it make
+  // the result partial.
+  int shard_timeout_ms = 2000;
+  // The router in front of the services (key "router", see
+  // gateway/router_config.h): model backends and routes, API keys, limits,
+  // cache, guardrails. Default: the local engine only, keys once issued.
+  gateway::RouterConfig router = gateway::DefaultRouterConfig();
 };
+
+// The short service names `services` accepts, in serving order.
+const std::vector<std::string>& KnownServiceNames();
 
 // Reads a JSON config file; keys are the field names above. Unknown keys are an
 // error (a typo should not silently fall back to a default).

@@ -28,6 +28,38 @@ TEST(ServerConfigTest, RejectsUnknownKeysBadTypesAndBadJson) {
   EXPECT_FALSE(ParseServerConfig("[1,2]", ServerConfig()).ok());
 }
 
+TEST(ServerConfigTest, ServicesAndShards) {
+  auto config = ParseServerConfig(
+      R"({"services": ["ingest", "retrieval"], "shard_timeout_ms": 500,
+          "retrieval_shards": ["a=127.0.0.1:1|127.0.0.1:2", "127.0.0.1:3"]})",
+      ServerConfig());
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->services, (std::vector<std::string>{"ingest", "retrieval"}));
+  EXPECT_EQ(config->retrieval_shards.size(), 2u);
+  EXPECT_EQ(config->shard_timeout_ms, 500);
+  auto bad = ParseServerConfig(R"({"services": ["retreival"]})", ServerConfig());
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("retreival"), std::string::npos);
+}
+
+TEST(ServerConfigTest, RouterSection) {
+  EXPECT_EQ(ServerConfig().router.backends.size(), 1u);  // the local engine
+  auto config = ParseServerConfig(
+      R"({"router": {"backends": [{"name": "vllm", "kind": "openai",
+                                   "address": "http://127.0.0.1:8000/v1"}],
+                     "routes": [{"name": "chat", "targets": [{"backend": "vllm"}]}],
+                     "auth": "required"}})",
+      ServerConfig());
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->router.routes.size(), 1u);
+  EXPECT_EQ(config->router.auth, gateway::AuthMode::kRequired);
+  auto bad = ParseServerConfig(R"({"router": {"routes": [{"name": "x", "targets": [{"backend": "nope"}]}]}})",
+                               ServerConfig());
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("router.routes[0].targets[0]"), std::string::npos)
+      << bad.status();
+}
+
 TEST(ServerConfigTest, MissingFileIsNotFound) {
   EXPECT_EQ(LoadServerConfig("/nonexistent/tessera.json").status().code(),
             absl::StatusCode::kNotFound);

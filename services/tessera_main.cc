@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <google/protobuf/util/json_util.h>
+
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
@@ -20,7 +22,11 @@
 #include "services/admin_client.h"
 #include "services/eval_command.h"
 #include "services/ingest_command.h"
+#include "services/keys_command.h"
 #include "services/serve.h"
+#include "services/tls_credentials.h"
+
+ABSL_DECLARE_FLAG(std::string, generator_model);  // serve.cc; eval run's embedded server.
 
 ABSL_FLAG(std::string, target, "",
           "HOST:PORT of a running Tessera server (health, services: default localhost:50051; "
@@ -34,7 +40,7 @@ ABSL_FLAG(std::string, queries, "", "eval retrieval: BEIR queries.jsonl");
 ABSL_FLAG(std::string, qrels, "", "eval retrieval: BEIR qrels .tsv");
 ABSL_FLAG(std::vector<std::string>, modes, std::vector<std::string>({"bm25", "dense", "hybrid", "hybrid_rerank"}),
           "eval retrieval: comma-separated modes");
-ABSL_FLAG(bool, json, false, "eval retrieval: one JSON object per line and mode");
+ABSL_FLAG(bool, json, false, "eval retrieval: one JSON object per line and mode; eval run: the job as JSON");
 ABSL_FLAG(std::string, chunking, "", "ingest, eval: none, fixed or recursive (default recursive)");
 ABSL_FLAG(int, max_tokens, 0, "ingest, eval: chunk size in tokens (default 256)");
 ABSL_FLAG(std::string, arch, "", "model make-random: bert, bert-cross-encoder or llama");
@@ -43,9 +49,14 @@ ABSL_FLAG(std::string, format, "safetensors", "model make-random: safetensors or
 ABSL_FLAG(std::string, out, "", "model make-random: where to write (directory or GGUF file)");
 ABSL_FLAG(std::string, dtype, "", "model make-random: f32 (default), f16, bf16, q8_0, q4_0");
 ABSL_FLAG(uint64_t, seed, 1, "model make-random: random seed (same seed, same bytes)");
-ABSL_FLAG(bool, progress, true, "ingest: draw a progress bar when stderr is a terminal");
+ABSL_FLAG(bool, progress, true, "ingest, eval run: draw a progress bar when stderr is a terminal");
 ABSL_FLAG(std::string, service, "", "health: the service to check (empty = the whole server)");
 ABSL_FLAG(double, timeout_seconds, 5, "deadline of a client call");
+ABSL_FLAG(std::string, tls_ca, "",
+          "with --target: PEM CA certificate(s) the server's certificate must chain to "
+          "(turns on TLS; without it but with --tls_cert, the system roots)");
+ABSL_FLAG(std::string, tls_cert, "", "with --target: PEM client certificate for mutual TLS");
+ABSL_FLAG(std::string, tls_key, "", "with --target: PEM private key of --tls_cert");
 
 namespace {
 
@@ -60,8 +71,14 @@ constexpr char kUsage[] =
     "  tokenize  --tokenizer=PATH --text=TEXT          prints the token ids\n"
     "  model make-random --arch=bert|llama --shape=NAME --format=safetensors|gguf --out=PATH\n"
     "            writes a random-weight model of a real shape; prints the path\n"
+    "  keys create|list|revoke --data_dir=DIR [--tenant=T] [--role=user|admin] [--key_id=ID]\n"
+    "            API keys for the router (hashed in DIR/gateway.db; create prints the key once)\n"
     "  eval retrieval --corpus=F --queries=F --qrels=F [--modes=bm25,dense,hybrid,hybrid_rerank]\n"
     "            [--json] [--target=HOST:PORT --collection=NAME]  BEIR retrieval evaluation\n"
+    "  eval run JOB.yaml|JOB.json [--target=HOST:PORT | --data_dir=DIR] [--json]\n"
+    "            an evaluation job (judges, RAG metrics) with a progress bar; rerun to resume\n"
+    "  eval compare BASE/report.json CANDIDATE/report.json\n"
+    "            paired bootstrap comparison of two runs; exit 1 on a significant regression\n"
     "Run 'tessera <command> --help' for the flags.";
 
 int Fail(const std::string& message) {
@@ -98,6 +115,8 @@ absl::StatusOr<tessera::ingest::v1::ChunkingConfig> ChunkingFromFlags() {
   return config;
 }
 
+int Keys() { return tessera::services::RunKeysCommand(g_positional); }
+
 int Model() {
   if (g_positional.size() != 1 || g_positional[0] != "make-random") {
     return Fail("usage: tessera model make-random --arch=bert|llama --shape=NAME "
@@ -115,7 +134,46 @@ int Model() {
   return 0;
 }
 
+int EvalRun() {
+  if (g_positional.size() != 2) {
+    return Fail("usage: tessera eval run JOB.yaml|JOB.json [--target=HOST:PORT | --data_dir=DIR] [--json]");
+  }
+  tessera::services::EvalRunOptions options;
+  options.job_file = g_positional[1];
+  options.target = absl::GetFlag(FLAGS_target);
+  if (!absl::GetFlag(FLAGS_data_dir).empty()) options.embedded.data_dir = absl::GetFlag(FLAGS_data_dir);
+  options.embedded.models_dir = absl::GetFlag(FLAGS_models_dir);
+  options.embedded.embedder_model = absl::GetFlag(FLAGS_embedder_model);
+  options.embedded.reranker_model = absl::GetFlag(FLAGS_reranker_model);
+  options.embedded.generator_model = absl::GetFlag(FLAGS_generator_model);
+  if (absl::GetFlag(FLAGS_progress) && isatty(fileno(stderr))) options.progress = stderr;
+  auto job = tessera::services::RunEvalJob(options);
+  if (!job.ok()) return Fail("eval run: " + std::string(job.status().message()));
+  if (absl::GetFlag(FLAGS_json)) {
+    std::string json;
+    google::protobuf::util::JsonPrintOptions print;
+    print.preserve_proto_field_names = true;
+    (void)google::protobuf::util::MessageToJsonString(*job, &json, print);
+    std::printf("%s\n", json.c_str());
+  } else {
+    std::printf("%s", tessera::services::FormatEvalJob(*job).c_str());
+  }
+  return job->state() == tessera::eval::v1::SUCCEEDED ? 0 : 1;
+}
+
+int EvalCompare() {
+  if (g_positional.size() != 3) {
+    return Fail("usage: tessera eval compare BASE/report.json CANDIDATE/report.json");
+  }
+  auto comparison = tessera::services::CompareEvalReports(g_positional[1], g_positional[2]);
+  if (!comparison.ok()) return Fail("eval compare: " + std::string(comparison.status().message()));
+  std::printf("%s", comparison->markdown.c_str());
+  return comparison->regression ? 1 : 0;
+}
+
 int Eval() {
+  if (!g_positional.empty() && g_positional[0] == "run") return EvalRun();
+  if (!g_positional.empty() && g_positional[0] == "compare") return EvalCompare();
   if (g_positional.size() != 1 || g_positional[0] != "retrieval") {
     return Fail("usage: tessera eval retrieval --corpus=F --queries=F --qrels=F [--json]");
   }
@@ -233,6 +291,7 @@ int main(int argc, char** argv) {
       {"tokenize", &Tokenize},
       {"eval", &Eval},
       {"model", &Model},
+      {"keys", &Keys},
   };
   // serve sets up its own logging; other commands keep stdout for their output.
   if (command != "serve") tessera::InitLogging("warn");
@@ -241,10 +300,14 @@ int main(int argc, char** argv) {
     return Fail("unknown command \"" + command + "\"\n" + kUsage);
   }
   // Only some commands take positional arguments.
-  if (command == "ingest" || command == "eval" || command == "model") {
+  if (command == "ingest" || command == "eval" || command == "model" || command == "keys") {
     g_positional.assign(positional.begin(), positional.end());
   } else if (!positional.empty()) {
     return Fail("unexpected argument \"" + std::string(positional[0]) + "\" for " + command);
   }
+  absl::Status tls = tessera::services::SetClientTls({absl::GetFlag(FLAGS_tls_ca),
+                                                      absl::GetFlag(FLAGS_tls_cert),
+                                                      absl::GetFlag(FLAGS_tls_key)});
+  if (!tls.ok()) return Fail(std::string(tls.message()));
   return it->second();
 }

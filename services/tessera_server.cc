@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -17,6 +18,7 @@
 #include "agents/agent_service.h"
 #include "agents/run_manager.h"
 #include "agents/tools/calculator.h"
+#include "agents/tools/search_tool.h"
 #include "engine/generation_service.h"
 #include "ingest/document_preparer.h"
 #include "ingest/document_store.h"
@@ -24,13 +26,19 @@
 #include "ingest/ingest_service.h"
 #include "retrieval/index_registry.h"
 #include "retrieval/retrieval_service.h"
+#include "retrieval/sharding/sharded_ingest_service.h"
+#include "retrieval/sharding/sharded_retrieval_service.h"
 #include "common/metrics.h"
+#include "eval/eval_service.h"
+#include "services/gateway_stack.h"
 #include "services/index_retriever.h"
 #include "services/local_chat_model.h"
 #include "services/metrics_interceptor.h"
 #include "services/model_loader.h"
 #include "services/openai_http.h"
+#include "services/request_limits.h"
 #include "services/status_interceptor.h"
+#include "services/tls_credentials.h"
 #include "tessera/agents/v1/agents.grpc.pb.h"
 #include "tessera/eval/v1/eval.grpc.pb.h"
 #include "tessera/gateway/v1/gateway.grpc.pb.h"
@@ -42,6 +50,7 @@ namespace tessera::services {
 // Everything the gRPC services hold, owned by the server and destroyed after it.
 struct TesseraServer::Services {
   ~Services() {
+    eval.reset();  // Its running jobs search through the feed's indexes.
     if (feed != nullptr) feed->Stop();
   }
   LoadedModels models;
@@ -53,10 +62,15 @@ struct TesseraServer::Services {
   std::unique_ptr<engine::GenerationServiceImpl> generation;
   std::unique_ptr<agents::RunManager> runs;
   std::unique_ptr<agents::AgentServiceImpl> agents;
-  // Contracts whose implementations land in later issues: registered so that
-  // reflection lists them and calls get a clear UNIMPLEMENTED.
-  eval::v1::EvalService::Service eval;
-  gateway::v1::GatewayService::Service gateway;
+  // With retrieval_shards: ingest and retrieval forwarded to the shards.
+  std::unique_ptr<retrieval::sharding::ShardSet> shards;
+  std::unique_ptr<retrieval::sharding::ShardedIngestService> sharded_ingest;
+  std::unique_ptr<retrieval::sharding::ShardedRetrievalService> sharded_retrieval;
+  // Evaluation jobs (SQLite in data_dir/eval.db), judged by the agents' models.
+  std::unique_ptr<eval::EvalServiceImpl> eval;
+  // The router in front of the services; declared last so it goes first (its
+  // in-process engine server and shadow workers use the services above).
+  std::unique_ptr<GatewayStack> gateway;
 };
 
 std::vector<std::string> TesseraServer::ServiceNames() {
@@ -139,6 +153,15 @@ absl::StatusOr<std::unique_ptr<TesseraServer>> TesseraServer::Start(const Server
   absl::Status registered =
       agent_options.tools->Register(std::make_shared<agents::CalculatorTool>());
   if (!registered.ok()) return registered;
+  // `search` runs in the calling run's tenant; "kb" is the collection the
+  // example graphs use when a call names none.
+  registered = agent_options.tools->Register(
+      std::make_shared<agents::SearchTool>(agent_options.retriever, /*tenant=*/"", "kb"));
+  if (!registered.ok()) return registered;
+  eval::EvalServiceOptions eval_options;
+  eval_options.data_dir = config.data_dir;
+  eval_options.models = agent_options.models;
+  eval_options.retriever = agent_options.retriever;
   auto runs = agents::RunManager::Open(std::move(agent_options));
   if (!runs.ok()) return runs.status();
   services.runs = std::move(*runs);
@@ -146,24 +169,80 @@ absl::StatusOr<std::unique_ptr<TesseraServer>> TesseraServer::Start(const Server
   if (!recovered.ok()) return recovered.status();
   if (!recovered->empty()) spdlog::info("resumed {} agent runs after a restart", recovered->size());
   services.agents = std::make_unique<agents::AgentServiceImpl>(services.runs.get());
+  auto eval_service = eval::EvalServiceImpl::Open(eval_options);
+  if (!eval_service.ok()) return eval_service.status();
+  services.eval = std::move(*eval_service);
+
+  grpc::Service* ingest_service = services.ingest.get();
+  retrieval::v1::RetrievalService::Service* retrieval_service = services.retrieval.get();
+  if (!config.retrieval_shards.empty()) {
+    auto specs = retrieval::sharding::ParseShardSpecs(config.retrieval_shards);
+    if (!specs.ok()) return specs.status();
+    retrieval::sharding::ShardSetOptions shard_options;
+    shard_options.hint_path = config.data_dir + "/shard_hints.db";
+    shard_options.max_message_bytes = config.max_message_bytes;
+    auto shards = retrieval::sharding::ShardSet::Create(std::move(*specs), shard_options);
+    if (!shards.ok()) return shards.status();
+    services.shards = std::move(*shards);
+    services.sharded_ingest =
+        std::make_unique<retrieval::sharding::ShardedIngestService>(services.shards.get());
+    services.sharded_retrieval = std::make_unique<retrieval::sharding::ShardedRetrievalService>(
+        services.shards.get(), absl::Milliseconds(config.shard_timeout_ms));
+    ingest_service = services.sharded_ingest.get();
+    retrieval_service = services.sharded_retrieval.get();
+    spdlog::info("ingest and retrieval forwarded to {} retrieval shards", services.shards->size());
+  }
+
+  // Authentication, limits, caching, guardrails and the model router in front
+  // of the services. Cached searches are keyed by the ingest log head, which
+  // only this process's store has (not the shards').
+  std::function<absl::StatusOr<int64_t>()> data_version;
+  if (config.retrieval_shards.empty()) {
+    ingest::DocumentStore* store = services.store.get();
+    data_version = [store] { return store->LogHead(); };
+  }
+  auto gateway_stack = GatewayStack::Create(config, services.generation.get(), retrieval_service,
+                                            std::move(data_version));
+  if (!gateway_stack.ok()) return gateway_stack.status();
+  services.gateway = std::move(*gateway_stack);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
+  auto credentials = MakeServerCredentials(config);
+  if (!credentials.ok()) return credentials.status();
   grpc::ServerBuilder builder;
   const std::string address = absl::StrCat(
       config.host.find(':') != std::string::npos ? "[" + config.host + "]" : config.host, ":",
       config.port);
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &server->port_);
+  builder.AddListeningPort(address, *credentials, &server->port_);
   builder.SetMaxReceiveMessageSize(static_cast<int>(config.max_message_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(config.max_message_bytes));
-  builder.RegisterService(services.ingest.get());
-  builder.RegisterService(services.retrieval.get());
-  builder.RegisterService(services.generation.get());
-  builder.RegisterService(services.agents.get());
-  builder.RegisterService(&services.eval);
-  builder.RegisterService(&services.gateway);
+  // The configured services only (all by default), in ServiceNames() order.
+  const std::vector<grpc::Service*> by_name = {
+      ingest_service,        services.gateway->retrieval(), services.gateway->generation(),
+      services.agents.get(), services.eval.get(),         services.gateway->gateway()};
+  for (size_t i = 0; i < by_name.size(); ++i) {
+    const std::string& name = KnownServiceNames()[i];
+    if (!config.services.empty() &&
+        std::find(config.services.begin(), config.services.end(), name) == config.services.end()) {
+      continue;
+    }
+    // Behind the router's gate (authentication, limits, usage) when it is on.
+    auto front = services.gateway->Public(by_name[i], ServiceNames()[i]);
+    if (!front.ok()) return front.status();
+    builder.RegisterService(*front);
+    server->served_.push_back(ServiceNames()[i]);
+  }
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  // First, so an oversize request reaches no handler (and no other interceptor).
+  RequestLimits limits_per_field;
+  limits_per_field.max_field_bytes = config.max_field_bytes;
+  limits_per_field.max_document_bytes = config.max_document_bytes;
+  limits_per_field.max_repeated_entries = config.max_repeated_entries;
+  interceptors.push_back(std::make_unique<RequestLimitsInterceptorFactory>(limits_per_field));
+  // Authenticates callers and sets their tenant; null when the router is off.
+  if (auto gate = services.gateway->NewInterceptorFactory()) interceptors.push_back(std::move(gate));
   interceptors.push_back(std::make_unique<StatusMessageInterceptorFactory>());
   // After the status rewrite, so metrics count the codes callers actually see.
   interceptors.push_back(std::make_unique<MetricsInterceptorFactory>());
@@ -175,7 +254,7 @@ absl::StatusOr<std::unique_ptr<TesseraServer>> TesseraServer::Start(const Server
   }
   grpc::HealthCheckServiceInterface* health = server->server_->GetHealthCheckService();
   health->SetServingStatus(true);
-  for (const std::string& name : ServiceNames()) health->SetServingStatus(name, true);
+  for (const std::string& name : server->served_) health->SetServingStatus(name, true);
   server->serving_ = true;
 
   if (config.http_port != 0) {
@@ -200,15 +279,19 @@ absl::StatusOr<std::unique_ptr<TesseraServer>> TesseraServer::Start(const Server
         wildcard ? "127.0.0.1"
                  : (config.host.find(':') != std::string::npos ? "[" + config.host + "]"
                                                                : config.host);
+    // Under TLS the server holds no client certificate of its own, so it calls
+    // itself in-process (same services and interceptors, no transport).
+    const bool tls = !config.tls_cert_file.empty();
     MountOpenAiRoutes(server->http_.get(),
-                      grpc::CreateChannel(absl::StrCat(own_host, ":", server->port_),
-                                          grpc::InsecureChannelCredentials()));
+                      tls ? server->server_->InProcessChannel(grpc::ChannelArguments())
+                          : grpc::CreateChannel(absl::StrCat(own_host, ":", server->port_),
+                                                grpc::InsecureChannelCredentials()));
     absl::Status status = server->http_->Start(config.host, config.http_port);
     if (!status.ok()) return status;
     spdlog::info("HTTP /healthz, /metrics and the OpenAI-compatible /v1 API on {}:{}",
                  config.host, server->http_->port());
   }
-  spdlog::info("tessera serving {} on {}:{} (data_dir {})", absl::StrJoin(ServiceNames(), ", "),
+  spdlog::info("tessera serving {} on {}:{} (data_dir {})", absl::StrJoin(server->served_, ", "),
                config.host, server->port_, config.data_dir);
   return server;
 }

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -34,8 +35,10 @@ class TesseraServer {
   // Blocks until Shutdown() has completed.
   void Wait();
 
-  // The names of the gRPC services served (for logs and tests).
+  // The full names of every Tessera gRPC service, in KnownServiceNames() order.
   static std::vector<std::string> ServiceNames();
+  // Those this server serves (ServerConfig::services).
+  const std::vector<std::string>& served_services() const { return served_; }
 
  private:
   struct Services;
@@ -45,6 +48,7 @@ class TesseraServer {
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<HttpServer> http_;
   std::atomic<bool> serving_{false};
+  std::vector<std::string> served_;
   int port_ = 0;
 };
 

@@ -56,5 +56,21 @@ code=$(curl -s -o "${WORK}/err2.json" -w '%{http_code}' -H 'Content-Type: applic
   -d '{"model":"gpt-4","messages":[{"role":"user","content":"x"}]}' "${BASE}/v1/chat/completions")
 check "an unknown model is a 404" test "${code}" = "404"
 
+# API keys: once one is issued (here while the server runs), the router requires
+# one on every call; the key travels as a bearer token through the HTTP API.
+key=$("${TESSERA}" keys create --data_dir="${WORK}/data" --tenant=acme --name=curl 2>/dev/null)
+check "keys create prints a key" grep -q '^tsk_' <<<"${key}"
+for _ in $(seq 1 40); do
+  code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -d "${body}" "${BASE}/v1/chat/completions")
+  [ "${code}" = "401" ] && break
+  sleep 0.25
+done
+check "without a key the API answers 401" test "${code}" = "401"
+out=$(curl -sN -H 'Content-Type: application/json' -H "Authorization: Bearer ${key}" -d "${stream_body}" "${BASE}/v1/chat/completions")
+check "with the key, streaming works" grep -qx 'data: \[DONE\]' <<<"${out}"
+listed=$("${TESSERA}" keys list --data_dir="${WORK}/data")
+check "keys list shows the key" grep -q $'\tacme\tuser\tcurl\t' <<<"${listed}"
+check "but never its secret" test "${listed/${key}/}" = "${listed}"
+
 echo "${failures} failure(s)"
 exit $(( failures > 0 ))

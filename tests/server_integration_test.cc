@@ -3,9 +3,6 @@
 // and crash durability.
 #include <curl/curl.h>
 #include <grpcpp/create_channel.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 #include <grpcpp/security/credentials.h>
 
 #include <algorithm>
@@ -257,17 +254,17 @@ TEST_F(ServerIntegrationTest, BadInputIsInvalidArgumentWithAMessage) {
   EXPECT_EQ(*services::CheckHealth(server_->target(), "", absl::Seconds(5)), "SERVING");
 }
 
-TEST_F(ServerIntegrationTest, UnimplementedMethodsSayWhatIsMissing) {
+TEST_F(ServerIntegrationTest, GatewayReportsTheLocalEngineBackend) {
   auto stub = gateway::v1::GatewayService::NewStub(
       grpc::CreateChannel(server_->target(), grpc::InsecureChannelCredentials()));
   grpc::ClientContext context;
   gateway::v1::ListRoutesRequest request;
   gateway::v1::ListRoutesResponse response;
   grpc::Status status = stub->ListRoutes(&context, request, &response);
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  EXPECT_NE(status.error_message().find("tessera.gateway.v1.GatewayService/ListRoutes"),
-            std::string::npos)
-      << status.error_message();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(response.backends_size(), 1);  // no router config: the local engine only
+  EXPECT_EQ(response.backends(0).kind(), "local");
+  EXPECT_EQ(response.backends(0).circuit_state(), "closed");
 }
 
 TEST_F(ServerIntegrationTest, BatchAndStreamIngestWithIdempotency) {
@@ -373,18 +370,6 @@ TEST_F(ServerIntegrationTest, KillNineRightAfterAcknowledgedWriteLosesNothing) {
   EXPECT_EQ(got.document().version(), 1);
 }
 
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-  socklen_t length = sizeof(address);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  close(fd);
-  return ntohs(address.sin_port);
-}
-
 size_t CollectBody(char* data, size_t size, size_t count, void* out) {
   static_cast<std::string*>(out)->append(data, size * count);
   return size * count;
@@ -402,7 +387,7 @@ long HttpGet(const std::string& url, std::string* body) {
 }
 
 TEST(ServerHttpTest, HealthzAndMetricsOnTheHttpPort) {
-  const int http_port = FreePort();
+  const int http_port = testing::FreeLoopbackPort();
   ServerProcess server(MakeTempDir("http"), {"--http_port=" + std::to_string(http_port)});
   ASSERT_TRUE(server.Start().ok());
   auto stub = IngestStub(server.target());

@@ -16,6 +16,9 @@ namespace tessera::testing {
 // A fresh directory under the test's temporary directory.
 std::string MakeTempDir(const std::string& name);
 
+// A TCP port on 127.0.0.1 that was free a moment ago (for --http_port).
+int FreeLoopbackPort();
+
 class ServerProcess {
  public:
   // `data_dir` is kept across restarts; `extra_flags` are appended to the command.

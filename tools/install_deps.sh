@@ -13,10 +13,15 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libstemmer-dev libutf8proc-dev libre2-dev
   libpoppler-cpp-dev libgumbo-dev nlohmann-json3-dev libsimdjson-dev
-  libspdlog-dev libfmt-dev libxapian-dev libicu-dev
+  libspdlog-dev libfmt-dev libxapian-dev libicu-dev libyaml-cpp-dev
   libgrpc-java protobuf-compiler-grpc-java-plugin libprotobuf-java
   libnetty-java libperfmark-java
   python3-grpcio python3-sentencepiece python3-numpy curl
+  # deploy/validate_manifests.py; clients/python (protoc + grpc_python_plugin come
+  # with protobuf-compiler and protobuf-compiler-grpc above)
+  python3-yaml python3-protobuf
+  # tools/fuzz.sh: libFuzzer and the sanitizer runtimes of clang, llvm-symbolizer
+  clang libclang-rt-14-dev llvm
 )
 
 missing=()

@@ -14,6 +14,8 @@ namespace tessera::agents {
 // Searches one collection on behalf of one tenant (tools are per deployment).
 class SearchTool : public Tool {
  public:
+  // An empty `tenant` searches the calling run's tenant (a server's shared
+  // tool); `collection` is searched unless the call names another.
   SearchTool(std::shared_ptr<Retriever> retriever, std::string tenant, std::string collection)
       : retriever_(std::move(retriever)), tenant_(std::move(tenant)), collection_(std::move(collection)) {}
 
@@ -22,6 +24,8 @@ class SearchTool : public Tool {
   Json parameters_schema() const override;
   std::string result_type() const override { return "array"; }
   absl::StatusOr<Json> Invoke(const Json& arguments, absl::Time deadline) override;
+  absl::StatusOr<Json> InvokeForTenant(const std::string& tenant, const Json& arguments,
+                                       absl::Time deadline) override;
 
  private:
   std::shared_ptr<Retriever> retriever_;

@@ -32,6 +32,12 @@ class Tool {
   // Runs the tool. Arguments were validated against parameters_schema(). Should
   // give up by `deadline` (the executor stops waiting then anyway).
   virtual absl::StatusOr<Json> Invoke(const Json& arguments, absl::Time deadline) = 0;
+  // Invoke on behalf of `tenant` (the run's). Tools that read tenant data
+  // (search) override this to stay inside the tenant; the rest ignore it.
+  virtual absl::StatusOr<Json> InvokeForTenant(const std::string& tenant, const Json& arguments,
+                                               absl::Time deadline) {
+    return Invoke(arguments, deadline);
+  }
 };
 
 // Tools by name. Register everything before runs start; lookups are then

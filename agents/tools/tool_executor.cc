@@ -24,10 +24,11 @@ absl::StatusOr<Json> RunAttempt(const ToolInvocation& call) {
   absl::Time deadline = absl::Now() + call.timeout;
   std::shared_ptr<Tool> tool = call.tool;
   Json arguments = call.arguments;
-  std::thread worker([state, tool, arguments, deadline] {
+  std::string tenant = call.tenant;
+  std::thread worker([state, tool, arguments, tenant, deadline] {
     absl::StatusOr<Json> result = absl::UnknownError("tool did not return");
     try {
-      result = tool->Invoke(arguments, deadline);
+      result = tool->InvokeForTenant(tenant, arguments, deadline);
     } catch (const std::exception& e) {
       result = absl::InternalError(absl::StrCat("tool '", tool->name(), "' threw: ", e.what()));
     } catch (...) {

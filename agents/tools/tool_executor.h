@@ -17,6 +17,7 @@ namespace tessera::agents {
 struct ToolInvocation {
   std::shared_ptr<Tool> tool;
   Json arguments;
+  std::string tenant;  // The run's tenant (see Tool::InvokeForTenant).
   absl::Duration timeout = absl::Seconds(30);  // Per attempt.
   int max_retries = 0;                        // Extra attempts after the first.
   absl::Duration retry_backoff = absl::Milliseconds(20);  // Doubles per retry.

@@ -1,6 +1,6 @@
 #include "engine/bert/bert_encoder.h"
 
-#include <cblas.h>
+#include <omp.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -13,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "engine/bert/encoder_kernels.h"
 #include "engine/model/safetensors.h"
 #include "engine/model/tensor.h"
 #include "engine/tokenizer/load_tokenizer.h"
@@ -40,34 +41,24 @@ absl::StatusOr<Json> ReadJsonFile(const std::string& path) {
 }
 
 // y[rows, n] = x[rows, k] * w[n, k]^T + bias[n] (PyTorch's Linear layout).
-void Linear(const float* x, int rows, int k, const std::vector<float>& weight,
-            const std::vector<float>& bias, int n, float* y) {
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, n, k, 1.0f, x, k, weight.data(), k,
-              0.0f, y, n);
-  for (int r = 0; r < rows; ++r) {
-    float* row = y + static_cast<size_t>(r) * n;
-    for (int j = 0; j < n; ++j) row[j] += bias[j];
-  }
+void Linear(const float* x, int rows, const gemm::PackedMatrix& weight,
+            const std::vector<float>& bias, float* y, int threads) {
+  gemm::Multiply(x, rows, weight, y, threads);
+  AddBias(y, rows, bias.data(), weight.n());
 }
 
-void LayerNorm(float* row, int n, const std::vector<float>& gamma, const std::vector<float>& beta,
-               double eps) {
-  double sum = 0;
-  for (int j = 0; j < n; ++j) sum += row[j];
-  const double mean = sum / n;
-  double squares = 0;
-  for (int j = 0; j < n; ++j) squares += (row[j] - mean) * (row[j] - mean);
-  const float inverse = static_cast<float>(1.0 / std::sqrt(squares / n + eps));
-  const float mean_f = static_cast<float>(mean);
-  for (int j = 0; j < n; ++j) row[j] = (row[j] - mean_f) * inverse * gamma[j] + beta[j];
+// Packs a weight read from the file and frees the unpacked copy.
+gemm::PackedMatrix PackAndFree(std::vector<float>* weight, int64_t n, int64_t k) {
+  gemm::PackedMatrix packed = gemm::PackedMatrix::Pack(weight->data(), n, k);
+  std::vector<float>().swap(*weight);
+  return packed;
 }
 
-float Activate(float x, const std::string& act) {
-  if (act == "relu") return x > 0 ? x : 0.0f;
-  if (act == "gelu") return 0.5f * x * (1.0f + std::erf(x * static_cast<float>(M_SQRT1_2)));
-  // gelu_new / gelu_pytorch_tanh.
-  const float inner = 0.7978845608028654f * (x + 0.044715f * x * x * x);
-  return 0.5f * x * (1.0f + std::tanh(inner));
+// In place over n values, by the config's hidden_act.
+void Activate(float* x, size_t n, const std::string& act) {
+  if (act == "relu") return Relu(x, n);
+  if (act == "gelu") return GeluErf(x, n);
+  GeluTanh(x, n);  // gelu_new / gelu_pytorch_tanh.
 }
 
 // Fetches a tensor of exactly `shape` as f32 from the checkpoint.
@@ -164,6 +155,12 @@ absl::StatusOr<std::unique_ptr<BertEncoder>> BertEncoder::Load(const std::string
     };
     for (const Item& item : items) {
       if (status.ok()) status = weights.Read(p + item.name, item.shape, item.target);
+    }
+    if (status.ok()) {
+      layer.qkv = PackAndFree(&layer.qkv_weight, 3 * h, h);
+      layer.attention_output = PackAndFree(&layer.attention_output_weight, h, h);
+      layer.intermediate = PackAndFree(&layer.intermediate_weight, inter, h);
+      layer.output = PackAndFree(&layer.output_weight, h, inter);
     }
   }
   if (status.ok() && c.num_labels > 0) {
@@ -273,31 +270,49 @@ absl::Status BertEncoder::ValidateInput(const EncoderInput& input) const {
   return absl::OkStatus();
 }
 
+std::unique_ptr<BertEncoder::Workspace> BertEncoder::AcquireWorkspace() const {
+  absl::MutexLock lock(&workspace_mutex_);
+  if (free_workspaces_.empty()) return std::make_unique<Workspace>();
+  std::unique_ptr<Workspace> workspace = std::move(free_workspaces_.back());
+  free_workspaces_.pop_back();
+  return workspace;
+}
+
+void BertEncoder::ReleaseWorkspace(std::unique_ptr<Workspace> workspace) const {
+  absl::MutexLock lock(&workspace_mutex_);
+  free_workspaces_.push_back(std::move(workspace));
+}
+
 void BertEncoder::Forward(absl::Span<const EncoderInput* const> batch,
-                          std::vector<float>* states) const {
+                          Workspace* workspace) const {
   const int h = config_.hidden_size, inter = config_.intermediate_size;
   const int heads = config_.num_attention_heads, head_dim = h / heads;
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
   const double eps = config_.layer_norm_eps;
   const int threads = options_.num_threads > 0 ? options_.num_threads : 0;
+  const int gemm_threads = threads > 0 ? threads : omp_get_max_threads();
 
   // Sequences are packed without padding: attention runs per sequence, so padded
   // positions never need masking and cost nothing.
   std::vector<int> starts, lengths;
   int total = 0;
-  int longest = 0;
   for (const EncoderInput* input : batch) {
     starts.push_back(total);
     lengths.push_back(static_cast<int>(input->ids.size()));
     total += lengths.back();
-    longest = std::max(longest, lengths.back());
   }
-  std::vector<float>& x = *states;
-  x.assign(static_cast<size_t>(total) * h, 0.0f);
-  std::vector<float> qkv(static_cast<size_t>(total) * 3 * h);
-  std::vector<float> context(static_cast<size_t>(total) * h);
-  std::vector<float> projected(static_cast<size_t>(total) * h);
-  std::vector<float> intermediate(static_cast<size_t>(total) * inter);
+  // Every element is written before it is read, so resizing (which keeps old
+  // contents and only grows) is enough.
+  std::vector<float>& x = workspace->states;
+  std::vector<float>& qkv = workspace->qkv;
+  std::vector<float>& context = workspace->context;
+  std::vector<float>& projected = workspace->projected;
+  std::vector<float>& intermediate = workspace->intermediate;
+  x.resize(static_cast<size_t>(total) * h);
+  qkv.resize(static_cast<size_t>(total) * 3 * h);
+  context.resize(static_cast<size_t>(total) * h);
+  projected.resize(static_cast<size_t>(total) * h);
+  intermediate.resize(static_cast<size_t>(total) * inter);
 
   for (size_t s = 0; s < batch.size(); ++s) {
     const EncoderInput& input = *batch[s];
@@ -312,105 +327,91 @@ void BertEncoder::Forward(absl::Span<const EncoderInput* const> batch,
   }
 #pragma omp parallel for num_threads(threads) if (threads != 1)
   for (int t = 0; t < total; ++t) {
-    LayerNorm(x.data() + static_cast<size_t>(t) * h, h, embedding_norm_gamma_, embedding_norm_beta_, eps);
+    AddLayerNorm(x.data() + static_cast<size_t>(t) * h, nullptr, h, embedding_norm_gamma_.data(),
+                 embedding_norm_beta_.data(), eps);
   }
 
   const int units = static_cast<int>(batch.size()) * heads;
   for (const Layer& layer : layers_) {
-    Linear(x.data(), total, h, layer.qkv_weight, layer.qkv_bias, 3 * h, qkv.data());
+    Linear(x.data(), total, layer.qkv, layer.qkv_bias, qkv.data(), gemm_threads);
 #pragma omp parallel num_threads(threads) if (threads != 1)
     {
-      std::vector<float> scores(longest);
+      std::vector<float> scratch;
 #pragma omp for schedule(dynamic)
       for (int unit = 0; unit < units; ++unit) {
         const int s = unit / heads, head = unit % heads;
-        const int length = lengths[s];
         const size_t stride = 3 * static_cast<size_t>(h);
-        const float* base = qkv.data() + static_cast<size_t>(starts[s]) * stride;
-        for (int i = 0; i < length; ++i) {
-          const float* q = base + i * stride + head * head_dim;
-          float max_score = -std::numeric_limits<float>::infinity();
-          for (int j = 0; j < length; ++j) {
-            const float* k = base + j * stride + h + head * head_dim;
-            float dot = 0.0f;
-            for (int d = 0; d < head_dim; ++d) dot += q[d] * k[d];
-            scores[j] = dot * scale;
-            max_score = std::max(max_score, scores[j]);
-          }
-          float sum = 0.0f;
-          for (int j = 0; j < length; ++j) {
-            scores[j] = std::exp(scores[j] - max_score);
-            sum += scores[j];
-          }
-          const float inverse = 1.0f / sum;
-          float* out = context.data() + static_cast<size_t>(starts[s] + i) * h + head * head_dim;
-          std::fill(out, out + head_dim, 0.0f);
-          for (int j = 0; j < length; ++j) {
-            const float* v = base + j * stride + 2 * h + head * head_dim;
-            const float weight = scores[j] * inverse;
-            for (int d = 0; d < head_dim; ++d) out[d] += weight * v[d];
-          }
-        }
+        const float* q = qkv.data() + static_cast<size_t>(starts[s]) * stride + head * head_dim;
+        AttentionHead(q, q + h, q + 2 * h, stride, lengths[s], head_dim, scale,
+                      context.data() + static_cast<size_t>(starts[s]) * h + head * head_dim, h,
+                      &scratch);
       }
     }
-    Linear(context.data(), total, h, layer.attention_output_weight, layer.attention_output_bias, h,
-           projected.data());
+    Linear(context.data(), total, layer.attention_output, layer.attention_output_bias,
+           projected.data(), gemm_threads);
 #pragma omp parallel for num_threads(threads) if (threads != 1)
     for (int t = 0; t < total; ++t) {
-      float* row = x.data() + static_cast<size_t>(t) * h;
-      const float* add = projected.data() + static_cast<size_t>(t) * h;
-      for (int j = 0; j < h; ++j) row[j] += add[j];
-      LayerNorm(row, h, layer.attention_norm_gamma, layer.attention_norm_beta, eps);
+      AddLayerNorm(x.data() + static_cast<size_t>(t) * h, projected.data() + static_cast<size_t>(t) * h,
+                   h, layer.attention_norm_gamma.data(), layer.attention_norm_beta.data(), eps);
     }
-    Linear(x.data(), total, h, layer.intermediate_weight, layer.intermediate_bias, inter,
-           intermediate.data());
+    Linear(x.data(), total, layer.intermediate, layer.intermediate_bias, intermediate.data(),
+           gemm_threads);
 #pragma omp parallel for num_threads(threads) if (threads != 1)
     for (int t = 0; t < total; ++t) {
-      float* row = intermediate.data() + static_cast<size_t>(t) * inter;
-      for (int j = 0; j < inter; ++j) row[j] = Activate(row[j], config_.hidden_act);
+      Activate(intermediate.data() + static_cast<size_t>(t) * inter, inter, config_.hidden_act);
     }
-    Linear(intermediate.data(), total, inter, layer.output_weight, layer.output_bias, h,
-           projected.data());
+    Linear(intermediate.data(), total, layer.output, layer.output_bias, projected.data(),
+           gemm_threads);
 #pragma omp parallel for num_threads(threads) if (threads != 1)
     for (int t = 0; t < total; ++t) {
-      float* row = x.data() + static_cast<size_t>(t) * h;
-      const float* add = projected.data() + static_cast<size_t>(t) * h;
-      for (int j = 0; j < h; ++j) row[j] += add[j];
-      LayerNorm(row, h, layer.output_norm_gamma, layer.output_norm_beta, eps);
+      AddLayerNorm(x.data() + static_cast<size_t>(t) * h, projected.data() + static_cast<size_t>(t) * h,
+                   h, layer.output_norm_gamma.data(), layer.output_norm_beta.data(), eps);
     }
   }
 }
 
-absl::StatusOr<std::vector<std::vector<float>>> BertEncoder::HiddenStates(
-    absl::Span<const EncoderInput> batch) const {
+absl::Status BertEncoder::ForEachSequence(
+    absl::Span<const EncoderInput> batch,
+    absl::FunctionRef<void(size_t index, const float* states)> fn) const {
   for (const EncoderInput& input : batch) {
     absl::Status status = ValidateInput(input);
     if (!status.ok()) return status;
   }
-  std::vector<std::vector<float>> result(batch.size());
-  std::vector<float> states;
+  std::unique_ptr<Workspace> workspace = AcquireWorkspace();
   const size_t h = config_.hidden_size;
   size_t begin = 0;
+  std::vector<const EncoderInput*> chunk;
   while (begin < batch.size()) {
     // A chunk of whole sequences within the token budget (at least one sequence).
     size_t end = begin;
     size_t tokens = 0;
-    std::vector<const EncoderInput*> chunk;
+    chunk.clear();
     while (end < batch.size() &&
            (chunk.empty() || tokens + batch[end].ids.size() <= static_cast<size_t>(options_.max_batch_tokens))) {
       tokens += batch[end].ids.size();
       chunk.push_back(&batch[end]);
       ++end;
     }
-    Forward(chunk, &states);
+    Forward(chunk, workspace.get());
     size_t offset = 0;
     for (size_t i = begin; i < end; ++i) {
-      const size_t count = batch[i].ids.size() * h;
-      result[i].assign(states.begin() + offset * h, states.begin() + offset * h + count);
+      fn(i, workspace->states.data() + offset * h);
       offset += batch[i].ids.size();
     }
     begin = end;
   }
+  ReleaseWorkspace(std::move(workspace));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::vector<float>>> BertEncoder::HiddenStates(
+    absl::Span<const EncoderInput> batch) const {
+  std::vector<std::vector<float>> result(batch.size());
+  const size_t h = config_.hidden_size;
+  absl::Status status = ForEachSequence(batch, [&](size_t i, const float* states) {
+    result[i].assign(states, states + batch[i].ids.size() * h);
+  });
+  if (!status.ok()) return status;
   return result;
 }
 
@@ -452,12 +453,11 @@ absl::StatusOr<std::vector<std::vector<float>>> BertEncoder::EncodeIds(
     absl::Span<const std::vector<int32_t>> batch) const {
   std::vector<EncoderInput> inputs(batch.size());
   for (size_t i = 0; i < batch.size(); ++i) inputs[i].ids = batch[i];
-  absl::StatusOr<std::vector<std::vector<float>>> states = HiddenStates(inputs);
-  if (!states.ok()) return states.status();
   std::vector<std::vector<float>> embeddings(batch.size());
-  for (size_t i = 0; i < batch.size(); ++i) {
-    embeddings[i] = Pool((*states)[i].data(), static_cast<int>(batch[i].size()));
-  }
+  absl::Status status = ForEachSequence(inputs, [&](size_t i, const float* states) {
+    embeddings[i] = Pool(states, static_cast<int>(batch[i].size()));
+  });
+  if (!status.ok()) return status;
   return embeddings;
 }
 
@@ -492,13 +492,10 @@ absl::StatusOr<std::vector<std::vector<float>>> BertEncoder::ClassifyPairs(
   if (!has_classifier()) {
     return absl::FailedPreconditionError("the model has no sequence-classification head");
   }
-  absl::StatusOr<std::vector<std::vector<float>>> states = HiddenStates(pairs);
-  if (!states.ok()) return states.status();
   const int h = config_.hidden_size, labels = config_.num_labels;
   std::vector<std::vector<float>> logits(pairs.size());
   std::vector<float> pooled(h);
-  for (size_t i = 0; i < pairs.size(); ++i) {
-    const float* cls = (*states)[i].data();
+  absl::Status status = ForEachSequence(pairs, [&](size_t i, const float* cls) {
     for (int r = 0; r < h; ++r) {
       double sum = pooler_bias_[r];
       const float* w = pooler_weight_.data() + static_cast<size_t>(r) * h;
@@ -512,7 +509,8 @@ absl::StatusOr<std::vector<std::vector<float>>> BertEncoder::ClassifyPairs(
       for (int j = 0; j < h; ++j) sum += static_cast<double>(w[j]) * pooled[j];
       logits[i][l] = static_cast<float>(sum);
     }
-  }
+  });
+  if (!status.ok()) return status;
   return logits;
 }
 

@@ -13,17 +13,21 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "engine/gemm/packed_gemm.h"
 #include "engine/model/model_config.h"
 #include "engine/tokenizer/tokenizer.h"
 
 namespace tessera::bert {
 
 struct BertEncoderOptions {
-  // Threads for the non-GEMM work (attention, LayerNorm, GELU); 0 = OpenMP default.
-  // OpenBLAS uses its own pool (OPENBLAS_NUM_THREADS).
+  // OpenMP threads for the GEMMs (packed AVX-512 kernel) and the rest (attention,
+  // LayerNorm, GELU); 0 = OpenMP default. Without AVX-512 the GEMMs run in
+  // OpenBLAS, with its own pool (OPENBLAS_NUM_THREADS).
   int num_threads = 0;
   // Longest input in tokens for the text APIs (longer ones are truncated, keeping
   // the final [SEP]); 0 = sentence_bert_config.json's max_seq_length, else
@@ -94,6 +98,8 @@ class BertEncoder {
 
  private:
   struct Layer {
+    // The weight vectors hold the file's values until Load() packs them into the
+    // matrices below (and empties them).
     std::vector<float> qkv_weight;  // [3 * hidden, hidden]: query, key, value rows.
     std::vector<float> qkv_bias;
     std::vector<float> attention_output_weight, attention_output_bias;
@@ -101,12 +107,26 @@ class BertEncoder {
     std::vector<float> intermediate_weight, intermediate_bias;
     std::vector<float> output_weight, output_bias;
     std::vector<float> output_norm_gamma, output_norm_beta;
+    gemm::PackedMatrix qkv, attention_output, intermediate, output;
+  };
+
+  // Activations of one forward pass, kept between calls: allocating (and
+  // page-faulting) tens of megabytes per batch cost as much as the attention.
+  struct Workspace {
+    std::vector<float> states, qkv, context, projected, intermediate;
   };
 
   BertEncoder() = default;
   absl::Status ValidateInput(const EncoderInput& input) const;
-  // Runs one chunk of sequences; `states` gets [total tokens, hidden].
-  void Forward(absl::Span<const EncoderInput* const> batch, std::vector<float>* states) const;
+  // A free workspace (or a new one); give it back with ReleaseWorkspace.
+  std::unique_ptr<Workspace> AcquireWorkspace() const;
+  void ReleaseWorkspace(std::unique_ptr<Workspace> workspace) const;
+  // Validates `batch`, runs it in chunks of at most max_batch_tokens and calls
+  // fn(i, states of sequence i) ([length, hidden], valid during the call).
+  absl::Status ForEachSequence(absl::Span<const EncoderInput> batch,
+                               absl::FunctionRef<void(size_t index, const float* states)> fn) const;
+  // Runs one chunk of sequences; workspace->states gets [total tokens, hidden].
+  void Forward(absl::Span<const EncoderInput* const> batch, Workspace* workspace) const;
   std::vector<float> Pool(const float* states, int length) const;
   absl::StatusOr<std::vector<int32_t>> Tokenize(absl::string_view text) const;
 
@@ -122,6 +142,10 @@ class BertEncoder {
   std::vector<Layer> layers_;
   std::vector<float> pooler_weight_, pooler_bias_;
   std::vector<float> classifier_weight_, classifier_bias_;
+
+  mutable absl::Mutex workspace_mutex_;
+  // At most one per thread that ran the encoder at once.
+  mutable std::vector<std::unique_ptr<Workspace>> free_workspaces_ ABSL_GUARDED_BY(workspace_mutex_);
 };
 
 }  // namespace tessera::bert

@@ -40,7 +40,7 @@ double ReferenceDot(DType dtype, const std::vector<uint8_t>& row, const std::vec
 
 class KernelsTest : public ::testing::TestWithParam<DType> {};
 
-TEST_P(KernelsTest, ScalarAndAvx2MatchTheDequantisedDot) {
+TEST_P(KernelsTest, ScalarAvx2AndAvx512MatchTheDequantisedDot) {
   const DType dtype = GetParam();
   const bool quantised = dtype == DType::kQ8_0 || dtype == DType::kQ4_0;
   // Odd lengths exercise the tails of the vector loops.
@@ -53,6 +53,7 @@ TEST_P(KernelsTest, ScalarAndAvx2MatchTheDequantisedDot) {
     const double tolerance = 1e-4 * std::sqrt(static_cast<double>(n)) + 1e-5;
     EXPECT_NEAR(DotRowScalar(dtype, row.data(), x.data(), n), expected, tolerance) << n;
     EXPECT_NEAR(DotRowAvx2(dtype, row.data(), x.data(), n), expected, tolerance) << n;
+    EXPECT_NEAR(DotRowAvx512(dtype, row.data(), x.data(), n), expected, tolerance) << n;
     EXPECT_NEAR(DotRow(dtype, row.data(), x.data(), n), expected, tolerance) << n;
 
     std::vector<float> converted(n), reference(n);
@@ -62,6 +63,28 @@ TEST_P(KernelsTest, ScalarAndAvx2MatchTheDequantisedDot) {
                     .ok());
     EXPECT_EQ(converted, reference);
   }
+}
+
+TEST_P(KernelsTest, DotRowsMatchesDotRowOnEveryRow) {
+  const DType dtype = GetParam();
+  const size_t n = 160;  // Five quantisation blocks: an odd count exercises the block tail.
+  const int rows = 7;
+  const std::vector<float> x = RandomFloats(n, 5);
+  const size_t row_bytes = *model::TensorByteSize(dtype, {static_cast<int64_t>(n)});
+  std::vector<uint8_t> matrix;
+  for (int r = 0; r < rows; ++r) {
+    const std::vector<uint8_t> row = Encode(RandomFloats(n, 10 + r), dtype);
+    matrix.insert(matrix.end(), row.begin(), row.end());
+  }
+  for (bool scalar : {false, true}) {
+    ForceScalarKernels(scalar);
+    std::vector<float> out(rows);
+    DotRows(dtype, matrix.data(), row_bytes, rows, x.data(), n, out.data());
+    for (int r = 0; r < rows; ++r) {
+      EXPECT_EQ(out[r], DotRow(dtype, matrix.data() + r * row_bytes, x.data(), n)) << r;
+    }
+  }
+  ForceScalarKernels(false);
 }
 
 TEST_P(KernelsTest, QuantisedAndHalfDotsApproximateTheF32Dot) {
@@ -88,10 +111,12 @@ TEST(KernelsTest, ForceScalarSwitchesTheDispatch) {
   ForceScalarKernels(true);
   EXPECT_EQ(ActiveKernelIsa(), KernelIsa::kScalar);
   ForceScalarKernels(false);
-  EXPECT_EQ(ActiveKernelIsa(), __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                                       __builtin_cpu_supports("f16c")
-                                   ? KernelIsa::kAvx2
-                                   : KernelIsa::kScalar);
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                    __builtin_cpu_supports("f16c");
+  const bool avx512 = avx2 && __builtin_cpu_supports("avx512f") &&
+                      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+  EXPECT_EQ(ActiveKernelIsa(),
+            avx512 ? KernelIsa::kAvx512 : avx2 ? KernelIsa::kAvx2 : KernelIsa::kScalar);
 }
 
 TEST(KernelsTest, SupportedTypes) {

@@ -8,6 +8,9 @@
 #include <cmath>
 #include <cstring>
 #include <functional>
+#include <initializer_list>
+#include <limits>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -137,6 +140,30 @@ void ApplyRope(float* head, const float* cos, const float* sin, int head_dim, Ro
 }
 
 float Silu(float x) { return x / (1.0f + std::exp(-x)); }
+
+// One matrix-vector product of several matrices with the same input (q, k, v;
+// gate, up): one ParallelFor over their rows together, so decode waits for the
+// threads once instead of once per matrix.
+struct MatVecJob {
+  const WeightMatrix* w;
+  float* out;
+};
+
+void FusedMatVec(ThreadPool* pool, std::initializer_list<MatVecJob> jobs, const float* x) {
+  int64_t total = 0;
+  for (const MatVecJob& job : jobs) total += job.w->rows;
+  pool->ParallelFor(total, 16, [&](int64_t begin, int64_t end) {
+    int64_t first = 0;  // Index of the job's first row among all rows.
+    for (const MatVecJob& job : jobs) {
+      const int64_t lo = std::max(begin, first), hi = std::min(end, first + job.w->rows);
+      if (lo < hi) {
+        DotRows(job.w->dtype, job.w->Row(lo - first), job.w->row_bytes, hi - lo, x, job.w->cols,
+                job.out + (lo - first));
+      }
+      first += job.w->rows;
+    }
+  });
+}
 
 }  // namespace
 
@@ -377,7 +404,7 @@ void LlamaModel::MatMul(const WeightMatrix& w, const float* x, int tokens, float
   const int64_t cols = w.cols;
   if (tokens == 1) {
     pool_->ParallelFor(w.rows, 16, [&](int64_t begin, int64_t end) {
-      for (int64_t r = begin; r < end; ++r) out[r] = DotRow(w.dtype, w.Row(r), x, cols);
+      DotRows(w.dtype, w.Row(begin), w.row_bytes, end - begin, x, cols, out + begin);
     });
     return;
   }
@@ -483,9 +510,14 @@ absl::StatusOr<absl::Span<const float>> LlamaSequence::Forward(absl::Span<const 
       RmsNorm(&x_[static_cast<size_t>(t) * dim], layer.attn_norm.data(), dim, h.rms_norm_eps,
               &norm_[static_cast<size_t>(t) * dim]);
     }
-    m.MatMul(layer.q, norm_.data(), tokens, q_.data());
-    m.MatMul(layer.k, norm_.data(), tokens, k_.data());
-    m.MatMul(layer.v, norm_.data(), tokens, v_.data());
+    if (tokens == 1) {
+      FusedMatVec(m.pool_.get(), {{&layer.q, q_.data()}, {&layer.k, k_.data()}, {&layer.v, v_.data()}},
+                  norm_.data());
+    } else {
+      m.MatMul(layer.q, norm_.data(), tokens, q_.data());
+      m.MatMul(layer.k, norm_.data(), tokens, k_.data());
+      m.MatMul(layer.v, norm_.data(), tokens, v_.data());
+    }
     for (int t = 0; t < tokens; ++t) {
       const int pos = position_ + t;
       const float* cos = &rope_cos_[static_cast<size_t>(pos) * half];
@@ -539,8 +571,13 @@ absl::StatusOr<absl::Span<const float>> LlamaSequence::Forward(absl::Span<const 
       RmsNorm(&x_[static_cast<size_t>(t) * dim], layer.ffn_norm.data(), dim, h.rms_norm_eps,
               &norm_[static_cast<size_t>(t) * dim]);
     }
-    m.MatMul(layer.gate, norm_.data(), tokens, gate_.data());
-    m.MatMul(layer.up, norm_.data(), tokens, up_.data());
+    if (tokens == 1) {
+      FusedMatVec(m.pool_.get(), {{&layer.gate, gate_.data()}, {&layer.up, up_.data()}},
+                  norm_.data());
+    } else {
+      m.MatMul(layer.gate, norm_.data(), tokens, gate_.data());
+      m.MatMul(layer.up, norm_.data(), tokens, up_.data());
+    }
     for (size_t i = 0; i < static_cast<size_t>(tokens) * h.ffn_dim; ++i) {
       gate_[i] = Silu(gate_[i]) * up_[i];
     }
@@ -576,12 +613,28 @@ absl::StatusOr<GenerationResult> LlamaModel::Generate(absl::Span<const int32_t> 
   if (!options.stop.empty() && tokenizer_ == nullptr) {
     return absl::FailedPreconditionError("stop sequences need a tokenizer; this model has none");
   }
+  std::optional<constrained::JsonSchemaAcceptor> constraint;
+  if (!options.json_schema.empty()) {
+    if (tokenizer_ == nullptr) {
+      return absl::FailedPreconditionError("a JSON schema constraint needs a tokenizer; this model has none");
+    }
+    absl::StatusOr<std::shared_ptr<const constrained::CompiledSchema>> schema =
+        constrained::CompiledSchema::Compile(options.json_schema);
+    if (!schema.ok()) return schema.status();
+    constraint.emplace(*std::move(schema));
+  }
   if (prompt_ids.size() >= static_cast<size_t>(hparams_.context_length)) {
     return absl::OutOfRangeError(absl::StrCat("prompt of ", prompt_ids.size(),
                                               " tokens does not fit the context of ",
                                               hparams_.context_length));
   }
   absl::MutexLock lock(&generate_mutex_);
+  if (constraint.has_value() && token_trie_ == nullptr) {
+    absl::StatusOr<std::vector<std::string>> token_bytes = constrained::TokenBytes(*tokenizer_);
+    if (!token_bytes.ok()) return token_bytes.status();
+    token_trie_ = std::make_unique<constrained::TokenTrie>(*token_bytes);
+  }
+  std::vector<int32_t> allowed;
   using Clock = std::chrono::steady_clock;
   const int64_t wanted = static_cast<int64_t>(prompt_ids.size()) + options.max_tokens;
   std::unique_ptr<LlamaSequence> sequence =
@@ -607,7 +660,19 @@ absl::StatusOr<GenerationResult> LlamaModel::Generate(absl::Span<const int32_t> 
   size_t emitted = 0;  // Bytes of text already streamed.
   std::string text;
   while (true) {
-    std::copy(logits->begin(), logits->end(), work.begin());
+    if (constraint.has_value()) {
+      // Only tokens that keep the output valid (and EOS once it may end).
+      allowed.clear();
+      token_trie_->AllowedTokens(*constraint, &allowed);
+      if (constraint->CanEnd() && hparams_.eos_id >= 0) allowed.push_back(hparams_.eos_id);
+      if (allowed.empty()) {
+        return absl::InternalError("the JSON schema constraint allows no next token");
+      }
+      std::fill(work.begin(), work.end(), -std::numeric_limits<float>::infinity());
+      for (int32_t id : allowed) work[id] = (*logits)[id];
+    } else {
+      std::copy(logits->begin(), logits->end(), work.begin());
+    }
     const int32_t token = sampler.Sample(absl::MakeSpan(work), history);
     event.token = token;
     event.top_logprobs.clear();
@@ -622,6 +687,14 @@ absl::StatusOr<GenerationResult> LlamaModel::Generate(absl::Span<const int32_t> 
     bool last = eos || static_cast<int>(result.tokens.size()) >= options.max_tokens ||
                 sequence->position() >= sequence->capacity();
     if (eos) result.finish_reason = "eos";
+    if (constraint.has_value() && !eos) {
+      // The trie only offered tokens the acceptor takes.
+      constraint->FeedAll(token_trie_->bytes(token));
+      if (constraint->MustEnd()) {
+        last = true;
+        result.finish_reason = "stop";
+      }
+    }
     event.text_delta.clear();
     if (tokenizer_ != nullptr) {
       absl::StatusOr<std::string> decoded = tokenizer_->Decode(result.tokens);

@@ -30,6 +30,7 @@
 #include "engine/model/gguf.h"
 #include "engine/model/safetensors.h"
 #include "engine/model/tensor.h"
+#include "engine/constrained/token_trie.h"
 #include "engine/tokenizer/tokenizer.h"
 
 namespace tessera::llama {
@@ -197,6 +198,8 @@ class LlamaModel {
   std::unique_ptr<tokenizer::Tokenizer> tokenizer_;
   std::unique_ptr<ThreadPool> pool_;
   mutable absl::Mutex generate_mutex_;
+  // The vocabulary trie for constrained decoding, built on first use.
+  mutable std::unique_ptr<constrained::TokenTrie> token_trie_ ABSL_GUARDED_BY(generate_mutex_);
 };
 
 }  // namespace tessera::llama

@@ -395,6 +395,40 @@ TEST(LlamaModelTest, GenerationWithTokenizerStreamsLogprobsAndStops) {
   EXPECT_LT(stopped->tokens.size(), first->tokens.size());
 }
 
+// Constrained decoding: whatever the (random) weights prefer, the output is
+// JSON that satisfies the schema, and generation ends when the object closes.
+TEST(LlamaModelTest, JsonSchemaConstraintGivesValidJson) {
+  const Expected expected = LoadExpected();
+  auto model = LlamaModel::Load(WriteFixtureGguf("tiny_json.gguf", {}));
+  ASSERT_TRUE(model.ok()) << model.status();
+  SamplingOptions options;
+  options.max_tokens = 120;
+  options.json_schema = R"({"type": "object",
+      "properties": {"name": {"enum": ["alpha", "beta"]}, "count": {"type": "integer"},
+                     "ok": {"type": "boolean"}},
+      "required": ["name", "count", "ok"]})";
+  for (uint64_t seed : {0, 1, 2, 3}) {
+    options.temperature = seed == 0 ? 0.0f : 1.0f;
+    options.seed = seed;
+    std::string streamed;
+    auto result = (*model)->Generate(expected.prompt, options, [&](const GeneratedToken& token) {
+      streamed += token.text_delta;
+      return true;
+    });
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->finish_reason, "stop") << result->text;
+    EXPECT_EQ(streamed, result->text);
+    nlohmann::json value = nlohmann::json::parse(result->text, nullptr, /*allow_exceptions=*/false);
+    ASSERT_FALSE(value.is_discarded()) << result->text;
+    EXPECT_TRUE(value["name"] == "alpha" || value["name"] == "beta") << result->text;
+    EXPECT_TRUE(value["count"].is_number_integer()) << result->text;
+    EXPECT_TRUE(value["ok"].is_boolean()) << result->text;
+  }
+  options.json_schema = R"({"type": "object", "properties": {"a": {"$ref": "#/x"}}})";
+  auto bad = (*model)->Generate(expected.prompt, options);
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument) << bad.status();
+}
+
 TEST(LlamaModelTest, EosCancellationAndContextEnd) {
   const Expected expected = LoadExpected();
   // Make the first greedy token not seen before (after the first) the EOS token.

@@ -40,6 +40,10 @@ struct SamplingOptions {
   // before penalty and temperature).
   bool logprobs = false;
   int top_logprobs = 0;
+  // When set, a JSON schema (as JSON text) the output must satisfy: tokens that
+  // cannot continue valid output are masked before sampling, and generation
+  // ends when the JSON value closes (see engine/constrained). Needs a tokenizer.
+  std::string json_schema;
 };
 
 // INVALID_ARGUMENT for a negative or non-finite temperature, top_k < 0, top_p

@@ -28,14 +28,30 @@ TEST(ThreadPoolTest, EveryIndexRunsExactlyOnce) {
 
 TEST(ThreadPoolTest, UsesSeveralThreads) {
   ThreadPool pool(2);
-  std::atomic<int> ranges{0};
+  std::atomic<int> started{0};
   std::vector<std::thread::id> ids(2);
+  // Each range waits until both have started: only possible when two threads run
+  // them (a thread busy with one range cannot claim the other).
   pool.ParallelFor(2, 1, [&](int64_t begin, int64_t end) {
     ids[begin] = std::this_thread::get_id();
-    ranges++;
+    started++;
+    while (started.load() < 2) std::this_thread::yield();
   });
-  EXPECT_EQ(ranges.load(), 2);
+  EXPECT_EQ(started.load(), 2);
   EXPECT_NE(ids[0], ids[1]);
+}
+
+TEST(ThreadPoolTest, BackToBackCallsCoverEveryIndexOnce) {
+  // Decode's pattern: many short calls in a row, so workers often arrive after
+  // the caller took most chunks, or while it is publishing the next call.
+  ThreadPool pool(2);
+  for (int round = 0; round < 100; ++round) {
+    std::vector<std::atomic<int>> hits(64);
+    pool.ParallelFor(64, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) hits[i]++;
+    });
+    for (int i = 0; i < 64; ++i) ASSERT_EQ(hits[i].load(), 1) << round;
+  }
 }
 
 TEST(ThreadPoolTest, CallsFromSeveralThreadsTakeTurns) {

@@ -310,7 +310,7 @@ absl::StatusOr<LlamaConfig> NamedLlamaShape(absl::string_view name) {
     config.num_hidden_layers = 2;
     config.num_attention_heads = 4;
     config.num_key_value_heads = 2;
-    config.max_position_embeddings = 256;
+    config.max_position_embeddings = 2048;  // Room for real prompts (agents, RAG) in tests.
     return config;
   }
   return absl::NotFoundError(absl::StrCat("unknown LLaMA shape \"", name, "\" (known: tinyllama-1.1b, llama2-7b, tiny-llama)"));

@@ -1,5 +1,6 @@
 #include "engine/model/tensor.h"
 
+#include <cpuid.h>
 #include <immintrin.h>
 
 #include <algorithm>
@@ -25,7 +26,20 @@ float BitsToFloat(uint32_t bits) {
 }
 
 bool CpuHasF16c() {
+#if defined(__clang__) && __clang_major__ < 16
+  // clang before 16 does not know "f16c" in __builtin_cpu_supports: ask CPUID
+  // for AVX and F16C, and XGETBV whether the OS saves the AVX registers.
+  static const bool has = [] {
+    unsigned eax, ebx, ecx, edx;
+    if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return false;
+    if (!(ecx & bit_OSXSAVE) || !(ecx & bit_AVX) || !(ecx & bit_F16C)) return false;
+    unsigned xcr0_low, xcr0_high;
+    __asm__("xgetbv" : "=a"(xcr0_low), "=d"(xcr0_high) : "c"(0));
+    return (xcr0_low & 6) == 6;
+  }();
+#else
   static const bool has = __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx");
+#endif
   return has;
 }
 

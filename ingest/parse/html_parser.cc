@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_replace.h"
 #include "common/utf8.h"
 #include "ingest/parse/document_builder.h"
 
@@ -230,7 +231,9 @@ class TextExtractor {
 
   void AddText(absl::string_view text) {
     if (preformatted_depth_ > 0) {
-      builder_.Append(text);
+      // The tokenizer turns raw CRs into LF, but a character reference (&#13;)
+      // still yields one; the text has '\n' line ends only.
+      builder_.Append(absl::StrReplaceAll(text, {{"\r\n", "\n"}, {"\r", "\n"}}));
       pending_space_ = false;
       return;
     }

@@ -79,6 +79,15 @@ TEST(HtmlParserTest, TagSoupAndMixedScripts) {
   ExpectWellFormed(*doc);
 }
 
+TEST(HtmlParserTest, CarriageReturnReferencesBecomeLineFeeds) {
+  // Found by //fuzz:html_fuzzer: &#13; inside <pre> put a CR into the text.
+  auto doc = HtmlParser().Parse("<pre>a&#13;b&#x0d;&#10;c</pre><p>d&#13;e</p>");
+  ASSERT_TRUE(doc.ok()) << doc.status();
+  EXPECT_EQ(doc->text.find('\r'), std::string::npos);
+  EXPECT_NE(doc->text.find("a\nb\nc"), std::string::npos) << doc->text;
+  ExpectWellFormed(*doc);
+}
+
 TEST(HtmlParserTest, DeepNestingDoesNotRecurse) {
   std::string html;
   for (int i = 0; i < 20000; ++i) html += "<span>";

@@ -1,0 +1,7 @@
+%
+
+
+score	ffffffæ?
+
+	
+draft

@@ -1,0 +1,10 @@
+// Document ingestion, HTML (libgumbo): visible text, headings as sections, entities.
+#include <cstddef>
+#include <cstdint>
+
+#include "fuzz/document_checks.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  tessera::fuzz::FuzzDocument(tessera::common::v1::DOCUMENT_FORMAT_HTML, data, size);
+  return 0;
+}

@@ -1,0 +1,391 @@
+#include "gateway/model_router.h"
+
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+#include <spdlog/spdlog.h>
+
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/json.h"
+
+namespace tessera::gateway {
+namespace {
+
+using tessera::generation::v1::EmbedRequest;
+using tessera::generation::v1::EmbedResponse;
+using tessera::generation::v1::GenerateRequest;
+using tessera::generation::v1::GenerateResponse;
+using tessera::generation::v1::GenerateStreamResponse;
+
+constexpr char kBackendCalls[] = "tessera_gateway_backend_calls_total";
+constexpr char kBackendLatency[] = "tessera_gateway_backend_latency_seconds";
+constexpr char kRouteRequests[] = "tessera_gateway_route_requests_total";
+constexpr char kFallbacks[] = "tessera_gateway_fallbacks_total";
+constexpr char kCircuitRejections[] = "tessera_gateway_circuit_rejections_total";
+constexpr char kShadowCalls[] = "tessera_gateway_shadow_calls_total";
+constexpr char kTimeToFirstToken[] = "tessera_gateway_ttft_seconds";
+
+constexpr int kShadowWorkers = 2;
+// A mirrored call never outlives this, whatever the backend's timeout.
+constexpr absl::Duration kShadowTimeout = absl::Seconds(60);
+
+double UniformDraw() {
+  thread_local absl::BitGen random;
+  return absl::Uniform(random, 0.0, 1.0);
+}
+
+std::string CodeName(const absl::Status& status) {
+  return absl::StatusCodeToString(status.code());
+}
+
+}  // namespace
+
+absl::StatusOr<ModelRouter::BackendMap> ModelRouter::ConnectBackends(
+    const RouterConfig& config, std::shared_ptr<grpc::Channel> local_engine) {
+  BackendMap backends;
+  for (const BackendConfig& backend : config.backends) {
+    switch (backend.kind) {
+      case BackendKind::kLocal:
+        if (local_engine == nullptr) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("backend \"", backend.name, "\": no local engine in this process"));
+        }
+        backends[backend.name] = NewGrpcModelBackend(backend, local_engine);
+        break;
+      case BackendKind::kGrpc:
+        backends[backend.name] = NewGrpcModelBackend(
+            backend, grpc::CreateChannel(backend.address, grpc::InsecureChannelCredentials()));
+        break;
+      case BackendKind::kOpenAi: {
+        auto created = NewOpenAiModelBackend(backend);
+        if (!created.ok()) return created.status();
+        backends[backend.name] = std::move(*created);
+        break;
+      }
+    }
+  }
+  return backends;
+}
+
+absl::StatusOr<std::unique_ptr<ModelRouter>> ModelRouter::Create(const RouterConfig& config,
+                                                                 BackendMap backends,
+                                                                 const Clock* clock,
+                                                                 MetricsRegistry* metrics) {
+  absl::Status valid = ValidateRouterConfig(config);
+  if (!valid.ok()) return valid;
+  for (const BackendConfig& backend : config.backends) {
+    if (backends.find(backend.name) == backends.end() || backends[backend.name] == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("no connection for backend \"", backend.name, "\""));
+    }
+  }
+  auto router = std::unique_ptr<ModelRouter>(
+      new ModelRouter(config, std::move(backends), clock, metrics));
+  bool mirrors = false;
+  for (const Route& route : config.routes) {
+    absl::Status put = router->routes_.Put(route);
+    if (!put.ok()) return put;
+    for (const RouteTarget& target : route.targets()) mirrors |= target.shadow();
+  }
+  if (mirrors) {
+    for (int i = 0; i < kShadowWorkers; ++i) {
+      router->shadow_workers_.emplace_back([self = router.get()] { self->ShadowWorker(); });
+    }
+  }
+  return router;
+}
+
+ModelRouter::ModelRouter(const RouterConfig& config, BackendMap backends, const Clock* clock,
+                         MetricsRegistry* metrics)
+    : config_(config),
+      backends_(std::move(backends)),
+      clock_(clock),
+      metrics_(metrics),
+      breakers_(config.circuit_breaker, clock) {
+  if (metrics_ != nullptr) {
+    metrics_->Describe(kBackendCalls, "Calls from the router to model backends, by status code.");
+    metrics_->Describe(kBackendLatency, "Latency of calls to model backends, seconds.");
+    metrics_->Describe(kRouteRequests, "Requests per route and the backend that served them.");
+    metrics_->Describe(kFallbacks, "Calls that moved on from a failed backend to the next.");
+    metrics_->Describe(kCircuitRejections, "Backends skipped because their circuit was open.");
+    metrics_->Describe(kShadowCalls, "Mirrored (shadow) calls by outcome.");
+    metrics_->Describe(kTimeToFirstToken, "Time to the first streamed token, seconds.");
+  }
+}
+
+ModelRouter::~ModelRouter() {
+  {
+    absl::MutexLock lock(&shadow_mu_);
+    stopping_ = true;
+  }
+  for (std::thread& worker : shadow_workers_) worker.join();
+}
+
+void ModelRouter::ShadowWorker() {
+  while (true) {
+    std::function<void()> task;
+    {
+      absl::MutexLock lock(&shadow_mu_);
+      shadow_mu_.Await(absl::Condition(
+          +[](ModelRouter* self) {
+            return self->stopping_ || !self->shadow_queue_.empty();
+          },
+          this));
+      if (shadow_queue_.empty()) return;  // stopping, and nothing left to run
+      task = std::move(shadow_queue_.front());
+      shadow_queue_.pop_front();
+      ++shadows_running_;
+    }
+    task();
+    absl::MutexLock lock(&shadow_mu_);
+    --shadows_running_;
+  }
+}
+
+void ModelRouter::Count(const std::string& name, const MetricLabels& labels) {
+  if (metrics_ != nullptr) metrics_->IncrementCounter(name, labels);
+}
+
+bool ModelRouter::IsRoute(absl::string_view model) const {
+  return !model.empty() && routes_.Get(model).ok();
+}
+
+absl::StatusOr<ModelRouter::Plan> ModelRouter::PlanFor(absl::string_view model,
+                                                       absl::string_view sticky_key) const {
+  Plan plan;
+  std::string route_name(model);
+  if (route_name.empty()) route_name = config_.default_route;
+  auto policy = route_name.empty() ? absl::NotFoundError("") : routes_.Get(route_name);
+  if (!policy.ok()) {
+    // Not a route: the local engine serves the model by its own name (and
+    // answers NOT_FOUND for names it does not know).
+    RouteTarget direct;
+    direct.set_backend(LocalBackend(config_).name);
+    direct.set_model(std::string(model));
+    direct.set_weight(1);
+    plan.attempts.push_back(direct);
+    return plan;
+  }
+  RoutingDecision decision = (*policy)->Pick(sticky_key, UniformDraw());
+  plan.route = route_name;
+  plan.attempts = std::move(decision.attempts);
+  plan.shadows = std::move(decision.shadows);
+  return plan;
+}
+
+absl::Status ModelRouter::RunAttempts(const Plan& plan, const RoutedCall& call,
+                                      const Attempt& attempt,
+                                      const std::function<bool()>& may_fall_back,
+                                      ServedBy* served) {
+  absl::Status last;
+  std::string last_backend;
+  int tried = 0;
+  for (const RouteTarget& target : plan.attempts) {
+    auto found = backends_.find(target.backend());
+    if (found == backends_.end()) continue;  // validated at Create; defensive
+    CircuitBreaker* breaker = breakers_.ForBackend(target.backend());
+    if (!breaker->Allow()) {
+      Count(kCircuitRejections, {{"backend", target.backend()}});
+      if (last.ok()) {
+        last = absl::UnavailableError(
+            absl::StrCat("the circuit of backend \"", target.backend(), "\" is open"));
+        last_backend = target.backend();
+      }
+      continue;
+    }
+    ++tried;
+    // Set before the call, so a stream's pieces can tell who is serving them.
+    served->route = plan.route;
+    served->backend = target.backend();
+    served->model = target.model();
+    const absl::Time start = absl::Now();
+    absl::Status status = attempt(*found->second, target);
+    const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+    Count(kBackendCalls, {{"backend", target.backend()}, {"code", CodeName(status)}});
+    if (metrics_ != nullptr) {
+      metrics_->ObserveSeconds(kBackendLatency, {{"backend", target.backend()}}, seconds);
+    }
+    const bool failed = IsBackendFailure(status);
+    // A caller error or a cancelled call says nothing bad about the backend.
+    if (failed) {
+      breaker->RecordFailure();
+    } else {
+      breaker->RecordSuccess();
+    }
+    if (!failed) {
+      served->backends_tried = tried;
+      if (status.ok()) {
+        Count(kRouteRequests, {{"backend", target.backend()}, {"route", plan.route}});
+      }
+      if (!plan.shadows.empty()) {
+        spdlog::info("{}", DumpJson({{"event", "routed"},
+                                     {"route", plan.route},
+                                     {"backend", target.backend()},
+                                     {"request_id", call.request_id},
+                                     {"status", CodeName(status)},
+                                     {"latency_ms", seconds * 1000}}));
+      }
+      return status;
+    }
+    spdlog::warn("backend {} failed for route {}: {}", target.backend(),
+                 plan.route.empty() ? "(direct)" : plan.route, status.ToString());
+    last = status;
+    last_backend = target.backend();
+    if (!may_fall_back()) break;
+    Count(kFallbacks, {{"from", target.backend()}, {"route", plan.route}});
+  }
+  served->backends_tried = tried;
+  if (last.ok()) {
+    return absl::UnavailableError(
+        absl::StrCat("route \"", plan.route, "\" has no backend to try"));
+  }
+  const std::string what = plan.route.empty() ? absl::StrCat("backend \"", last_backend, "\"")
+                                              : absl::StrCat("route \"", plan.route, "\"");
+  return absl::Status(last.code(), absl::StrCat(what, ": ", plan.attempts.size() > 1
+                                                              ? "every backend failed; last: "
+                                                              : "",
+                                                last_backend, ": ", last.message()));
+}
+
+void ModelRouter::Mirror(const Plan& plan, const RoutedCall& call, const GenerateRequest& request) {
+  for (const RouteTarget& target : plan.shadows) {
+    auto found = backends_.find(target.backend());
+    if (found == backends_.end()) continue;
+    GenerateRequest mirrored = request;
+    mirrored.set_model(target.model());
+    ModelBackend* backend = found->second.get();
+    auto task = [this, backend, mirrored = std::move(mirrored), route = plan.route,
+                 request_id = call.request_id, name = target.backend()] {
+      // Not tied to the caller's call: the shadow may finish after it.
+      BackendCall shadow_call;
+      shadow_call.deadline = absl::Now() + kShadowTimeout;
+      const absl::Time start = absl::Now();
+      auto response = backend->Generate(mirrored, shadow_call);
+      const double millis = absl::ToDoubleMilliseconds(absl::Now() - start);
+      Count(kShadowCalls, {{"backend", name}, {"outcome", response.ok() ? "ok" : "error"}});
+      Json log = {{"event", "shadow"},    {"route", route},
+                  {"backend", name},      {"request_id", request_id},
+                  {"latency_ms", millis}, {"status", CodeName(response.status())}};
+      if (response.ok()) {
+        log["completion_tokens"] = response->usage().completion_tokens();
+        log["text_chars"] = response->text().size();
+      } else {
+        log["error"] = std::string(response.status().message());
+      }
+      spdlog::info("{}", DumpJson(log));
+    };
+    absl::MutexLock lock(&shadow_mu_);
+    if (stopping_ || static_cast<int>(shadow_queue_.size()) + shadows_running_ >=
+                         config_.max_shadow_in_flight) {
+      ++shadows_dropped_;
+      Count(kShadowCalls, {{"backend", target.backend()}, {"outcome", "dropped"}});
+      continue;
+    }
+    ++shadows_started_;
+    shadow_queue_.push_back(std::move(task));
+  }
+}
+
+template <typename Request, typename Response>
+absl::StatusOr<Response> ModelRouter::CallUnary(
+    const Plan& plan, const Request& request, const RoutedCall& call, ServedBy* served,
+    absl::StatusOr<Response> (ModelBackend::*method)(const Request&, const BackendCall&)) {
+  Response response;
+  absl::Status status = RunAttempts(
+      plan, call,
+      [&](ModelBackend& backend, const RouteTarget& target) {
+        Request routed = request;
+        routed.set_model(target.model());
+        auto result = (backend.*method)(routed, call.backend);
+        if (!result.ok()) return result.status();
+        response = std::move(*result);
+        return absl::OkStatus();
+      },
+      [] { return true; }, served);
+  if (!status.ok()) return status;
+  return response;
+}
+
+absl::StatusOr<GenerateResponse> ModelRouter::Generate(const GenerateRequest& request,
+                                                       const RoutedCall& call, ServedBy* served) {
+  auto plan = PlanFor(request.model(), call.sticky_key);
+  if (!plan.ok()) return plan.status();
+  Mirror(*plan, call, request);
+  return CallUnary(*plan, request, call, served, &ModelBackend::Generate);
+}
+
+absl::Status ModelRouter::GenerateStream(const GenerateRequest& request, const RoutedCall& call,
+                                         const StreamCallback& on_chunk, ServedBy* served) {
+  auto plan = PlanFor(request.model(), call.sticky_key);
+  if (!plan.ok()) return plan.status();
+  Mirror(*plan, call, request);
+  bool delivered = false;
+  return RunAttempts(
+      *plan, call,
+      [&](ModelBackend& backend, const RouteTarget& target) {
+        GenerateRequest routed = request;
+        routed.set_model(target.model());
+        const absl::Time start = absl::Now();
+        return backend.GenerateStream(routed, call.backend,
+                                      [&](const GenerateStreamResponse& chunk) {
+                                        if (!delivered && metrics_ != nullptr) {
+                                          metrics_->ObserveSeconds(
+                                              kTimeToFirstToken, {{"backend", target.backend()}},
+                                              absl::ToDoubleSeconds(absl::Now() - start));
+                                        }
+                                        delivered = true;
+                                        return on_chunk(chunk);
+                                      });
+      },
+      [&delivered] { return !delivered; }, served);
+}
+
+absl::StatusOr<EmbedResponse> ModelRouter::Embed(const EmbedRequest& request,
+                                                 const RoutedCall& call, ServedBy* served) {
+  auto plan = PlanFor(request.model(), call.sticky_key);
+  if (!plan.ok()) return plan.status();
+  return CallUnary(*plan, request, call, served, &ModelBackend::Embed);
+}
+
+std::vector<Route> ModelRouter::Routes() const { return routes_.List(); }
+
+std::vector<tessera::gateway::v1::Backend> ModelRouter::Backends() {
+  std::vector<tessera::gateway::v1::Backend> out;
+  for (const BackendConfig& config : config_.backends) {
+    tessera::gateway::v1::Backend backend;
+    backend.set_name(config.name);
+    backend.set_kind(BackendKindName(config.kind));
+    backend.set_address(config.kind == BackendKind::kLocal ? "in-process" : config.address);
+    CircuitState state = breakers_.ForBackend(config.name)->state();
+    backend.set_circuit_state(CircuitStateName(state));
+    backend.set_healthy(state != CircuitState::kOpen);
+    out.push_back(std::move(backend));
+  }
+  return out;
+}
+
+int64_t ModelRouter::CostMicros(absl::string_view backend,
+                                const tessera::common::v1::Usage& usage) const {
+  for (const BackendConfig& config : config_.backends) {
+    if (config.name != backend) continue;
+    // Rounded up, so many small calls cannot add up to free.
+    const int64_t micros = usage.prompt_tokens() * config.prompt_micros_per_1k_tokens +
+                           usage.completion_tokens() * config.completion_micros_per_1k_tokens +
+                           usage.embedding_tokens() * config.prompt_micros_per_1k_tokens;
+    return (micros + 999) / 1000;
+  }
+  return 0;
+}
+
+int64_t ModelRouter::shadow_calls_started() const {
+  absl::MutexLock lock(&shadow_mu_);
+  return shadows_started_;
+}
+
+int64_t ModelRouter::shadow_calls_dropped() const {
+  absl::MutexLock lock(&shadow_mu_);
+  return shadows_dropped_;
+}
+
+}  // namespace tessera::gateway

@@ -1,0 +1,140 @@
+// The model gateway: maps a logical model (a route) to backends and calls
+// them. A request naming a route gets the route's weighted pick (sticky by its
+// user or session key, for canaries and A/B splits), then the route's ordered
+// fallbacks, skipping backends whose circuit is open; a backend failure (after
+// the backend's own retries) moves on to the next, a caller error does not.
+// Shadow targets get a mirrored copy whose response is logged and discarded.
+// A request naming no route goes to the default route, or to the local engine
+// with its model name unchanged. Thread-safe.
+#ifndef TESSERA_GATEWAY_MODEL_ROUTER_H_
+#define TESSERA_GATEWAY_MODEL_ROUTER_H_
+
+#include <grpcpp/channel.h>
+
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "common/metrics.h"
+#include "gateway/circuit_breaker.h"
+#include "gateway/clock.h"
+#include "gateway/model_backend.h"
+#include "gateway/router_config.h"
+#include "gateway/routing_policy.h"
+#include "tessera/gateway/v1/gateway.pb.h"
+#include "tessera/generation/v1/generation.pb.h"
+
+namespace tessera::gateway {
+
+struct RoutedCall {
+  // Sticky routing key (a user or session id); empty: a random pick.
+  std::string sticky_key;
+  // For logs: the caller's request id.
+  std::string request_id;
+  BackendCall backend;
+};
+
+// Who served a call.
+struct ServedBy {
+  std::string route;  // empty when the request named no route
+  std::string backend;
+  std::string model;  // the model name sent to the backend
+  int backends_tried = 0;
+};
+
+class ModelRouter {
+ public:
+  using BackendMap = std::map<std::string, std::unique_ptr<ModelBackend>>;
+
+  // One backend per configured backend: local ones over `local_engine` (a
+  // channel to this process's generation service), grpc ones over a new
+  // channel, openai ones through libcurl.
+  static absl::StatusOr<BackendMap> ConnectBackends(const RouterConfig& config,
+                                                    std::shared_ptr<grpc::Channel> local_engine);
+
+  // `backends` must hold every backend the config names.
+  static absl::StatusOr<std::unique_ptr<ModelRouter>> Create(
+      const RouterConfig& config, BackendMap backends, const Clock* clock = Clock::Real(),
+      MetricsRegistry* metrics = &MetricsRegistry::Global());
+
+  // Finishes the mirrored calls already queued.
+  ~ModelRouter();
+
+  absl::StatusOr<tessera::generation::v1::GenerateResponse> Generate(
+      const tessera::generation::v1::GenerateRequest& request, const RoutedCall& call,
+      ServedBy* served);
+
+  // Falls back to the next backend only while nothing was delivered.
+  absl::Status GenerateStream(const tessera::generation::v1::GenerateRequest& request,
+                              const RoutedCall& call, const StreamCallback& on_chunk,
+                              ServedBy* served);
+
+  absl::StatusOr<tessera::generation::v1::EmbedResponse> Embed(
+      const tessera::generation::v1::EmbedRequest& request, const RoutedCall& call,
+      ServedBy* served);
+
+  bool IsRoute(absl::string_view model) const;
+  // Routes and backends with their circuit state, as ListRoutes reports them.
+  std::vector<tessera::gateway::v1::Route> Routes() const;
+  std::vector<tessera::gateway::v1::Backend> Backends();
+  // Runtime route changes (canary steps, blue/green switches).
+  RouteTable* route_table() { return &routes_; }
+
+  // The price of `usage` on `backend` (micro-units; 0 when unpriced).
+  int64_t CostMicros(absl::string_view backend, const tessera::common::v1::Usage& usage) const;
+
+  // Mirrored calls started / dropped because too many were in flight.
+  int64_t shadow_calls_started() const;
+  int64_t shadow_calls_dropped() const;
+
+ private:
+  struct Plan {
+    std::string route;
+    std::vector<RouteTarget> attempts;
+    std::vector<RouteTarget> shadows;
+  };
+  using Attempt = std::function<absl::Status(ModelBackend& backend, const RouteTarget& target)>;
+
+  ModelRouter(const RouterConfig& config, BackendMap backends, const Clock* clock,
+              MetricsRegistry* metrics);
+  absl::StatusOr<Plan> PlanFor(absl::string_view model, absl::string_view sticky_key) const;
+  absl::Status RunAttempts(const Plan& plan, const RoutedCall& call, const Attempt& attempt,
+                           const std::function<bool()>& may_fall_back, ServedBy* served);
+  // One unary call (Generate, Embed) through the plan's backends.
+  template <typename Request, typename Response>
+  absl::StatusOr<Response> CallUnary(
+      const Plan& plan, const Request& request, const RoutedCall& call, ServedBy* served,
+      absl::StatusOr<Response> (ModelBackend::*method)(const Request&, const BackendCall&));
+  void Mirror(const Plan& plan, const RoutedCall& call,
+              const tessera::generation::v1::GenerateRequest& request);
+  void Count(const std::string& name, const MetricLabels& labels);
+
+  const RouterConfig config_;
+  BackendMap backends_;
+  const Clock* clock_;
+  MetricsRegistry* metrics_;
+  RouteTable routes_;
+  CircuitBreakerRegistry breakers_;
+
+  // Mirrored calls run on a few worker threads from a bounded queue, so a slow
+  // shadow backend never holds up callers or grows without limit.
+  void ShadowWorker();
+  mutable absl::Mutex shadow_mu_;
+  std::deque<std::function<void()>> shadow_queue_ ABSL_GUARDED_BY(shadow_mu_);
+  int shadows_running_ ABSL_GUARDED_BY(shadow_mu_) = 0;
+  bool stopping_ ABSL_GUARDED_BY(shadow_mu_) = false;
+  int64_t shadows_started_ ABSL_GUARDED_BY(shadow_mu_) = 0;
+  int64_t shadows_dropped_ ABSL_GUARDED_BY(shadow_mu_) = 0;
+  std::vector<std::thread> shadow_workers_;
+};
+
+}  // namespace tessera::gateway
+
+#endif  // TESSERA_GATEWAY_MODEL_ROUTER_H_

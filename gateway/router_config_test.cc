@@ -1,0 +1,136 @@
+#include "gateway/router_config.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+namespace tessera::gateway {
+namespace {
+
+using Json = nlohmann::json;
+
+absl::StatusOr<RouterConfig> Parse(const std::string& text) {
+  return ParseRouterConfig(Json::parse(text));
+}
+
+std::string ErrorOf(const std::string& text) {
+  auto config = Parse(text);
+  EXPECT_FALSE(config.ok()) << text;
+  return config.ok() ? "" : std::string(config.status().message());
+}
+
+TEST(RouterConfigTest, DefaultsServeTheLocalEngine) {
+  RouterConfig config = DefaultRouterConfig();
+  ASSERT_EQ(config.backends.size(), 1u);
+  EXPECT_EQ(config.backends[0].kind, BackendKind::kLocal);
+  EXPECT_EQ(LocalBackend(config).name, "local");
+  EXPECT_TRUE(config.enabled);
+  EXPECT_EQ(config.auth, AuthMode::kAuto);
+  EXPECT_TRUE(ValidateRouterConfig(config).ok());
+  // An empty section is the defaults.
+  auto parsed = Parse("{}");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->backends.size(), 1u);
+}
+
+TEST(RouterConfigTest, ParsesEverySection) {
+  auto config = Parse(R"({
+    "backends": [
+      {"name": "vllm", "kind": "openai", "address": "http://127.0.0.1:8000/v1",
+       "api_key_env": "VLLM_KEY", "default_model": "llama3", "max_retries": 0,
+       "initial_backoff_ms": 50, "timeout_seconds": 30,
+       "prompt_micros_per_1k_tokens": 10, "completion_micros_per_1k_tokens": 30},
+      {"name": "remote", "kind": "grpc", "address": "10.0.0.2:50051"}
+    ],
+    "routes": [
+      {"name": "chat", "targets": [{"backend": "local", "weight": 0.9},
+                                   {"backend": "vllm", "model": "llama3", "weight": 0.1},
+                                   {"backend": "remote", "shadow": true}],
+       "fallbacks": ["local"]}
+    ],
+    "default_route": "chat",
+    "auth": "required",
+    "limits": {"default": {"requests_per_minute": 600},
+               "tenants": {"acme": {"requests_per_minute": 5, "tokens_per_minute": 1000,
+                                    "budget_micros": 100, "budget_period_seconds": 3600}}},
+    "cache": {"enabled": false, "max_bytes": 1024, "ttl_seconds": 5},
+    "guardrails": {"input_pii": "mask", "output_pii": "flag", "pii_types": ["EMAIL", "iban"],
+                   "blocked_terms": ["secret"], "blocked_terms_action": "flag",
+                   "prompt_injection": "block"},
+    "circuit_breaker": {"minimum_calls": 4, "open_seconds": 0.5, "half_open_probes": 1,
+                        "failure_rate_threshold": 0.5, "window_seconds": 10}
+  })");
+  ASSERT_TRUE(config.ok()) << config.status();
+  // The local backend is added because none was declared.
+  ASSERT_EQ(config->backends.size(), 3u);
+  EXPECT_EQ(config->backends[0].name, "local");
+  const BackendConfig& vllm = config->backends[1];
+  EXPECT_EQ(vllm.kind, BackendKind::kOpenAi);
+  EXPECT_EQ(vllm.api_key_env, "VLLM_KEY");
+  EXPECT_EQ(vllm.max_retries, 0);
+  EXPECT_EQ(vllm.initial_backoff, absl::Milliseconds(50));
+  EXPECT_EQ(vllm.timeout, absl::Seconds(30));
+  EXPECT_EQ(vllm.completion_micros_per_1k_tokens, 30);
+  ASSERT_EQ(config->routes.size(), 1u);
+  EXPECT_EQ(config->routes[0].targets_size(), 3);
+  EXPECT_DOUBLE_EQ(config->routes[0].targets(1).weight(), 0.1);
+  EXPECT_TRUE(config->routes[0].targets(2).shadow());
+  EXPECT_EQ(config->default_route, "chat");
+  EXPECT_EQ(config->auth, AuthMode::kRequired);
+  EXPECT_EQ(config->default_limits.requests_per_minute, 600);
+  EXPECT_EQ(config->tenant_limits.at("acme").budget_period, absl::Hours(1));
+  EXPECT_FALSE(config->cache.enabled);
+  EXPECT_EQ(config->cache.ttl, absl::Seconds(5));
+  EXPECT_EQ(config->guardrails.input_pii, GuardrailAction::kMask);
+  EXPECT_EQ(config->guardrails.pii_types, (std::set<PiiType>{PiiType::kEmail, PiiType::kIban}));
+  EXPECT_EQ(config->guardrails.prompt_injection, GuardrailAction::kBlock);
+  EXPECT_EQ(config->circuit_breaker.minimum_calls, 4);
+  EXPECT_EQ(config->circuit_breaker.open_duration, absl::Milliseconds(500));
+}
+
+TEST(RouterConfigTest, ErrorsNameThePath) {
+  EXPECT_NE(ErrorOf(R"({"backend": []})").find("unknown key \"backend\""), std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"backends": [{"name": "x", "kind": "http"}]})")
+                .find("router.backends[0].kind: want local, grpc or openai"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"backends": [{"name": "x"}]})").find("\"kind\" is required"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"backends": [{"name": "x", "kind": "openai", "address": "127.0.0.1"}]})")
+                .find("base URL"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"backends": [{"name": "x", "kind": "grpc"}]})").find("host:port"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"backends": [{"name": "local", "kind": "grpc", "address": "h:1"},
+                                     {"name": "local", "kind": "local"}]})")
+                .find("declared twice"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"routes": [{"name": "r", "targets": [{"backend": "nope"}]}]})")
+                .find("router.routes[0].targets[0]: unknown backend \"nope\""),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"routes": [{"name": "r", "targets": [{"backend": "local"}],
+                                    "fallbacks": ["gone"]}]})")
+                .find("router.routes[0].fallbacks[0]"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"routes": [{"name": "r", "targets": [{"backend": "local", "weight": 0}]}]})")
+                .find("no target with a positive weight"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"routes": [{"name": "r", "targets": [{"backend": "local", "weight": -1}]}]})")
+                .find("router.routes[0].targets[0].weight"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"default_route": "missing"})").find("unknown route \"missing\""),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"auth": "maybe"})").find("want auto, required or off"), std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"guardrails": {"output_pii": "block"}})").find("router.guardrails.output_pii"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"guardrails": {"pii_types": ["PASSPORT"]}})").find("PASSPORT"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"limits": {"tenants": {"a": {"requests_per_minute": "ten"}}}})")
+                .find("router.limits.tenants.a.requests_per_minute"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"circuit_breaker": {"failure_rate_threshold": 2}})").find("[0, 1]"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(R"([1])").find("must be a JSON object"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tessera::gateway

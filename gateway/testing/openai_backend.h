@@ -1,0 +1,50 @@
+// An OpenAI-compatible model backend for tests: a real HTTP server on
+// 127.0.0.1 (RawHttpServer) answering /v1/chat/completions (whole or streamed
+// as server-sent events) and /v1/embeddings. Its answer is "<name>: <the last
+// user message>", so tests see which backend served a call and what text
+// reached it. It counts requests, keeps the last request body and the
+// Authorization header, and can be switched to fail with HTTP 500.
+#ifndef TESSERA_GATEWAY_TESTING_OPENAI_BACKEND_H_
+#define TESSERA_GATEWAY_TESTING_OPENAI_BACKEND_H_
+
+#include <atomic>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "gateway/testing/raw_http_server.h"
+
+namespace tessera::gateway::testing {
+
+class TestOpenAiBackend {
+ public:
+  explicit TestOpenAiBackend(std::string name);
+
+  absl::Status Start() { return server_.Start(); }
+  void Stop() { server_.Stop(); }
+  // "http://127.0.0.1:PORT/v1".
+  std::string base_url() const;
+  const std::string& name() const { return name_; }
+
+  // Answer HTTP 500 to chat completions while set.
+  void set_failing(bool failing) { failing_ = failing; }
+  // Chat completion requests received (including failed ones).
+  int requests() const { return requests_.load(); }
+  std::string last_body();
+  std::string last_authorization();
+
+ private:
+  std::string Handle(const RawRequest& request);
+
+  const std::string name_;
+  RawHttpServer server_;
+  std::atomic<bool> failing_{false};
+  std::atomic<int> requests_{0};
+  absl::Mutex mu_;
+  std::string last_body_ ABSL_GUARDED_BY(mu_);
+  std::string last_authorization_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace tessera::gateway::testing
+
+#endif  // TESSERA_GATEWAY_TESTING_OPENAI_BACKEND_H_

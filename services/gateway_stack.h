@@ -1,0 +1,85 @@
+// The router in front of the server's services, built from the "router"
+// section of the server config: API keys, rate limits and usage (gateway.db in
+// the data directory), the response cache, guardrails, the model router over
+// the local engine (served on an in-process-only gRPC server) and the
+// configured remote backends, and the public faces of generation, retrieval
+// and the gateway service. With router.enabled false the services are served
+// as they are (no authentication, limits or caching).
+#ifndef TESSERA_SERVICES_GATEWAY_STACK_H_
+#define TESSERA_SERVICES_GATEWAY_STACK_H_
+
+#include <grpcpp/server.h>
+#include <grpcpp/support/server_interceptor.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "gateway/api_keys.h"
+#include "gateway/cached_retrieval_service.h"
+#include "gateway/feedback_store.h"
+#include "gateway/gateway_service.h"
+#include "gateway/grpc_gate.h"
+#include "gateway/guardrail_policy.h"
+#include "gateway/model_router.h"
+#include "gateway/rate_limiter.h"
+#include "gateway/request_gate.h"
+#include "gateway/response_cache.h"
+#include "gateway/routed_generation_service.h"
+#include "gateway/usage_ledger.h"
+#include "services/server_config.h"
+
+namespace tessera::services {
+
+class GatewayStack {
+ public:
+  // `engine` is the local generation service and `retrieval` the retrieval
+  // service (local or sharded); both must outlive the stack. `data_version`
+  // changes with every write to searchable data (null: searches not cached).
+  static absl::StatusOr<std::unique_ptr<GatewayStack>> Create(
+      const ServerConfig& config, generation::v1::GenerationService::Service* engine,
+      retrieval::v1::RetrievalService::Service* retrieval,
+      std::function<absl::StatusOr<int64_t>()> data_version);
+  ~GatewayStack();
+
+  // What callers reach: the routed generation service, the cached retrieval
+  // service and the gateway service (the given ones when the router is off).
+  grpc::Service* generation() const;
+  grpc::Service* retrieval() const;
+  grpc::Service* gateway() const { return gateway_service_.get(); }
+
+  // `service` as registered on the public server: behind the router's gate.
+  absl::StatusOr<grpc::Service*> Public(grpc::Service* service, const std::string& full_name);
+
+  // The interceptor that authenticates calls (null when the router is off).
+  std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> NewInterceptorFactory();
+
+  gateway::ModelRouter* router() const { return router_.get(); }
+
+ private:
+  GatewayStack() = default;
+
+  bool enabled_ = true;
+  generation::v1::GenerationService::Service* engine_ = nullptr;
+  retrieval::v1::RetrievalService::Service* plain_retrieval_ = nullptr;
+  std::unique_ptr<grpc::Server> engine_server_;
+  std::unique_ptr<gateway::ApiKeyStore> keys_;
+  std::unique_ptr<gateway::RateLimiter> limiter_;
+  std::unique_ptr<gateway::UsageLedger> usage_;
+  std::unique_ptr<gateway::FeedbackStore> feedback_;
+  std::unique_ptr<gateway::ResponseCache> cache_;
+  std::unique_ptr<gateway::GuardrailPolicy> guardrails_;
+  std::unique_ptr<gateway::ModelRouter> router_;
+  std::unique_ptr<gateway::RequestGate> gate_;
+  std::unique_ptr<gateway::GrpcGate> grpc_gate_;
+  std::unique_ptr<gateway::RoutedGenerationService> routed_generation_;
+  std::unique_ptr<gateway::CachedRetrievalService> cached_retrieval_;
+  std::unique_ptr<gateway::GatewayServiceImpl> gateway_service_;
+  std::vector<std::unique_ptr<grpc::Service>> gated_;
+};
+
+}  // namespace tessera::services
+
+#endif  // TESSERA_SERVICES_GATEWAY_STACK_H_

@@ -1,0 +1,451 @@
+// Evaluation jobs over real loopback gRPC (tessera.eval.v1):
+//  1. EvalService with scripted judges: a job created from YAML, its progress
+//     streamed, the service destroyed mid-job and reopened on the same data
+//     directory; the job resumes without judging any case twice; results,
+//     review queue, labels, calibration and the report over gRPC.
+//  2. The real server binary with a random-weight local generator: a RAG route
+//     on SciFact questions (retrieve from the ingested corpus, answer with the
+//     local generator, nDCG/Recall/MRR/MAP against the qrels), the server killed
+//     with SIGKILL mid-job and restarted: the job resumes and finishes with its
+//     report. Then the local generator as judge (G-Eval and pointwise): random
+//     weights write no score, which each case reports clearly.
+//  3. LocalChatModel reports per-token logprobs with alternatives (G-Eval's input).
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server_builder.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/json.h"
+#include "common/shared_data.h"
+#include "engine/llama/llama_model.h"
+#include "engine/model/make_random.h"
+#include "eval/eval_service.h"
+#include "eval/test_models.h"
+#include "gtest/gtest.h"
+#include "services/ingest_command.h"
+#include "services/local_chat_model.h"
+#include "tessera/eval/v1/eval.grpc.pb.h"
+#include "tests/server_process.h"
+
+namespace tessera {
+namespace {
+
+using eval::v1::EvalService;
+
+bool Ended(eval::v1::JobState state) {
+  return state == eval::v1::SUCCEEDED || state == eval::v1::FAILED || state == eval::v1::CANCELLED;
+}
+
+// Reads the WatchJob stream until the job ends, the stream breaks, or
+// `stop_when` says so; returns the snapshots seen.
+std::vector<eval::v1::Job> Watch(EvalService::Stub& stub, const std::string& id,
+                                 const std::function<bool(const eval::v1::Job&)>& stop_when = {}) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
+  eval::v1::WatchJobRequest request;
+  request.set_id(id);
+  auto stream = stub.WatchJob(&context, request);
+  std::vector<eval::v1::Job> seen;
+  eval::v1::Job job;
+  while (stream->Read(&job)) {
+    seen.push_back(job);
+    if (stop_when && stop_when(job)) {
+      context.TryCancel();
+      break;
+    }
+  }
+  stream->Finish();
+  return seen;
+}
+
+std::vector<eval::v1::CaseResult> AllResults(EvalService::Stub& stub, const std::string& id) {
+  std::vector<eval::v1::CaseResult> results;
+  eval::v1::ListResultsRequest request;
+  request.set_job_id(id);
+  request.mutable_page()->set_page_size(3);
+  while (true) {
+    grpc::ClientContext context;
+    eval::v1::ListResultsResponse response;
+    grpc::Status status = stub.ListResults(&context, request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    if (!status.ok()) break;
+    results.insert(results.end(), response.results().begin(), response.results().end());
+    if (response.page().next_page_token().empty()) break;
+    request.mutable_page()->set_page_token(response.page().next_page_token());
+  }
+  return results;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// --- 1. Scripted judges, service restarted mid-job ------------------------
+
+class ScriptedEvalServer {
+ public:
+  ScriptedEvalServer(const std::string& data_dir, std::shared_ptr<agents::ModelRegistry> models) {
+    eval::EvalServiceOptions options;
+    options.data_dir = data_dir;
+    options.models = std::move(models);
+    auto service = eval::EvalServiceImpl::Open(options);
+    EXPECT_TRUE(service.ok()) << service.status();
+    service_ = *std::move(service);
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
+    builder.RegisterService(service_.get());
+    server_ = builder.BuildAndStart();
+  }
+  // Stops serving (open streams are cancelled), then stops the job runners.
+  void Stop() {
+    if (server_ != nullptr) server_->Shutdown(std::chrono::system_clock::now());
+    server_.reset();
+    service_.reset();
+  }
+  ~ScriptedEvalServer() { Stop(); }
+  std::unique_ptr<EvalService::Stub> Stub() const {
+    return EvalService::NewStub(
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port_), grpc::InsecureChannelCredentials()));
+  }
+
+ private:
+  std::unique_ptr<eval::EvalServiceImpl> service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+};
+
+constexpr int kScriptedCases = 6;
+
+std::string ScriptedJobYaml() {
+  std::string yaml = R"(name: scripted judges over gRPC
+concurrency: 1
+disagreement_threshold: 2
+judges:
+  - kind: pointwise
+    name: lenient
+    criterion: correctness
+  - kind: pointwise
+    name: strict
+    model: strict
+    criterion: correctness
+metrics: [faithfulness]
+dataset:
+  cases:
+)";
+  for (int i = 0; i < kScriptedCases; ++i) {
+    absl::StrAppend(&yaml, "    - {\"id\": \"q", i, "\", \"input\": \"question ", i,
+                    "?\", \"output\": \"Paris is in France.\", \"contexts\": [\"Paris is the capital of France.\"]",
+                    i < 2 ? ", \"labels\": {\"human_score\": \"4\"}" : "", "}\n");
+  }
+  return yaml;
+}
+
+TEST(EvalIntegrationTest, ScriptedJudgesOverGrpcResumeAfterTheServiceRestarts) {
+  const std::string data_dir = testing::MakeTempDir("eval_scripted");
+  agents::ScriptedChatModel lenient;
+  lenient.AddRule("Break the answer into", "- Paris is in France.");
+  lenient.AddRule("Claim: Paris is in France.", "Verdict: YES");
+  lenient.AddRule("Response:", "Correct.\nScore: 4");
+  auto counted = std::make_shared<eval::testing::InstrumentedChatModel>(&lenient);
+  auto strict = std::make_shared<agents::ScriptedChatModel>();
+  strict->AddRule("Response:", "Too terse.\nScore: 1");
+  auto models = std::make_shared<agents::ModelRegistry>();
+  models->SetDefault(counted);
+  models->Register("strict", strict);
+
+  // Per case the default model gets 3 calls (judge, claims, one verdict);
+  // hold the 2nd call of the 4th case.
+  counted->HoldCall(3 * 3 + 2);
+  std::string id;
+  {
+    ScriptedEvalServer server(data_dir, models);
+    auto stub = server.Stub();
+    eval::v1::CreateJobRequest create;
+    create.set_spec_text(ScriptedJobYaml());
+    grpc::ClientContext context;
+    eval::v1::Job job;
+    grpc::Status status = stub->CreateJob(&context, create, &job);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    id = job.id();
+    EXPECT_EQ(job.cases_total(), kScriptedCases);
+    // Progress arrives over the stream while the job runs.
+    std::vector<eval::v1::Job> seen = Watch(*stub, id, [](const eval::v1::Job& j) { return j.cases_done() >= 3; });
+    ASSERT_FALSE(seen.empty());
+    EXPECT_EQ(seen.back().cases_done(), 3);
+    EXPECT_EQ(seen.back().state(), eval::v1::RUNNING);
+    ASSERT_TRUE(counted->WaitUntilHeld(absl::Seconds(30)));
+    std::thread release([&] {
+      absl::SleepFor(absl::Milliseconds(100));
+      counted->Release();
+    });
+    server.Stop();  // The "kill": runners stop after the case in flight.
+    release.join();
+  }
+  ScriptedEvalServer server(data_dir, models);  // Same data directory, new process state.
+  auto stub = server.Stub();
+  std::vector<eval::v1::Job> seen = Watch(*stub, id);
+  ASSERT_FALSE(seen.empty());
+  const eval::v1::Job& done = seen.back();
+  ASSERT_EQ(done.state(), eval::v1::SUCCEEDED) << done.error();
+  EXPECT_EQ(done.cases_done(), kScriptedCases);
+  EXPECT_EQ(done.cases_failed(), 0);
+  EXPECT_DOUBLE_EQ(done.summary().at("lenient"), 4);
+  EXPECT_DOUBLE_EQ(done.summary().at("strict"), 1);
+  EXPECT_DOUBLE_EQ(done.summary().at("faithfulness"), 1);
+  EXPECT_GT(done.usage().total_tokens(), 0);
+  // No case was judged twice across the restart.
+  const std::vector<std::string> prompts = counted->prompts();
+  EXPECT_EQ(prompts.size(), 3u * kScriptedCases);
+  for (int i = 0; i < kScriptedCases; ++i) {
+    int judged = 0;
+    for (const std::string& prompt : prompts) {
+      judged += absl::StrContains(prompt, absl::StrCat("question ", i, "?")) &&
+                absl::StrContains(prompt, "Response:");
+    }
+    EXPECT_EQ(judged, 1) << "case q" << i;
+  }
+  const std::vector<eval::v1::CaseResult> results = AllResults(*stub, id);
+  ASSERT_EQ(results.size(), static_cast<size_t>(kScriptedCases));
+  std::set<std::string> ids;
+  for (const auto& result : results) ids.insert(result.case_id());
+  EXPECT_EQ(ids.size(), static_cast<size_t>(kScriptedCases));
+  EXPECT_EQ(results[0].judges_size(), 2);
+
+  // The judges disagree by 3 on every case: all are queued for review.
+  eval::v1::ListReviewItemsRequest list;
+  list.set_job_id(id);
+  list.set_unlabelled_only(true);
+  eval::v1::ListReviewItemsResponse items;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub->ListReviewItems(&context, list, &items).ok());
+  }
+  ASSERT_EQ(items.items_size(), kScriptedCases);
+  for (int i = 2; i < 4; ++i) {  // Humans label two more cases.
+    eval::v1::LabelReviewItemRequest label;
+    label.set_id(items.items(i).id());
+    label.set_human_score(2);
+    label.set_reviewer("qa");
+    grpc::ClientContext context;
+    eval::v1::ReviewItem labelled;
+    ASSERT_TRUE(stub->LabelReviewItem(&context, label, &labelled).ok());
+    EXPECT_EQ(labelled.human_score(), 2);
+  }
+  {
+    eval::v1::LabelReviewItemRequest bad;
+    bad.set_id(items.items(0).id());
+    bad.set_human_score(0);
+    grpc::ClientContext context;
+    eval::v1::ReviewItem ignored;
+    EXPECT_EQ(stub->LabelReviewItem(&context, bad, &ignored).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  }
+  // Calibration of "strict" (always 1) against humans 4, 4, 2, 2.
+  eval::v1::CalibrationRequest calibration;
+  calibration.set_job_id(id);
+  calibration.set_judge("strict");
+  eval::v1::CalibrationReport report;
+  {
+    grpc::ClientContext context;
+    grpc::Status status = stub->GetCalibration(&context, calibration, &report);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  EXPECT_EQ(report.labelled_cases(), 4);
+  EXPECT_EQ(report.confusion_matrix(0 * 5 + 3), 2);  // judge 1, human 4
+  EXPECT_EQ(report.confusion_matrix(0 * 5 + 1), 2);  // judge 1, human 2
+  EXPECT_DOUBLE_EQ(report.cohen_kappa(), 0);
+  // Errors keep their codes over the wire.
+  {
+    grpc::ClientContext context;
+    eval::v1::GetJobRequest get;
+    get.set_id("no-such-job");
+    eval::v1::Job job;
+    EXPECT_EQ(stub->GetJob(&context, get, &job).error_code(), grpc::StatusCode::NOT_FOUND);
+  }
+  // The report was rewritten with the labels: it has the confusion matrix.
+  const std::string html = ReadFile(done.report_path());
+  EXPECT_TRUE(absl::StrContains(html, "class=\"chart histogram\""));
+  EXPECT_TRUE(absl::StrContains(html, "class=\"chart criteria\""));
+  EXPECT_TRUE(absl::StrContains(html, "class=\"chart confusion\""));
+}
+
+// --- 2. The real server with the local generator --------------------------
+
+class LocalGeneratorEvalTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    models_ = new std::string(testing::MakeTempDir("eval_models"));
+    ASSERT_TRUE(model::MakeRandomModel("llama", "tiny-llama", "gguf", *models_ + "/tiny.gguf", 3, "q8_0").ok());
+  }
+  static void TearDownTestSuite() { delete models_; }
+
+  void StartServer(const std::string& data_dir) {
+    server_ = std::make_unique<testing::ServerProcess>(
+        data_dir, std::vector<std::string>{"--models_dir=" + *models_, "--generator_model=tiny.gguf"});
+    ASSERT_TRUE(server_->Start().ok());
+    stub_ = EvalService::NewStub(grpc::CreateChannel(server_->target(), grpc::InsecureChannelCredentials()));
+  }
+  absl::StatusOr<eval::v1::Job> Create(const std::string& text) {
+    eval::v1::CreateJobRequest request;
+    request.set_spec_text(text);
+    grpc::ClientContext context;
+    eval::v1::Job job;
+    grpc::Status status = stub_->CreateJob(&context, request, &job);
+    if (!status.ok()) return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+    return job;
+  }
+
+  static std::string* models_;
+  std::unique_ptr<testing::ServerProcess> server_;
+  std::unique_ptr<EvalService::Stub> stub_;
+};
+
+std::string* LocalGeneratorEvalTest::models_ = nullptr;
+
+constexpr int kSciFactQuestions = 12;
+
+TEST_F(LocalGeneratorEvalTest, SciFactRagRouteResumesAfterAKill) {
+  auto corpus = FindSharedFile("data/scifact/corpus.jsonl");
+  auto queries = FindSharedFile("data/scifact/queries.train.jsonl");
+  auto qrels = FindSharedFile("data/scifact/qrels/train.tsv");
+  if (!corpus || !queries || !qrels) GTEST_SKIP() << "../shared/data/scifact not found (set TESSERA_SHARED_DIR)";
+  const std::string data_dir = testing::MakeTempDir("eval_scifact");
+  StartServer(data_dir);
+  services::IngestOptions ingest;
+  ingest.target = server_->target();
+  ingest.collection = "scifact";
+  ingest.paths = {*corpus};
+  auto ingested = services::RunIngest(ingest);
+  ASSERT_TRUE(ingested.ok()) << ingested.status();
+  ASSERT_EQ(ingested->failed, 0);
+
+  const std::string job_yaml = absl::StrCat(R"(name: scifact rag
+concurrency: 1
+dataset:
+  jsonl_path: )", *queries, "\n  qrels_path: ", *qrels, "\n  max_cases: ", kSciFactQuestions, R"(
+target:
+  rag:
+    collection: scifact
+    top_k: 3
+metrics: [ndcg@10, recall@100, mrr, map]
+)");
+  auto job = Create(job_yaml);
+  ASSERT_TRUE(job.ok()) << job.status();
+  EXPECT_EQ(job->cases_total(), kSciFactQuestions);
+  // Kill -9 once a few answers are checkpointed.
+  std::vector<eval::v1::Job> seen = Watch(*stub_, job->id(), [](const eval::v1::Job& j) { return j.cases_done() >= 3; });
+  ASSERT_FALSE(seen.empty());
+  const int64_t done_at_kill = seen.back().cases_done();
+  server_->Kill();
+  EXPECT_GE(done_at_kill, 3);
+  EXPECT_LT(done_at_kill, kSciFactQuestions);
+
+  StartServer(data_dir);  // Same data directory: the job resumes by itself.
+  seen = Watch(*stub_, job->id());
+  ASSERT_FALSE(seen.empty());
+  const eval::v1::Job& done = seen.back();
+  ASSERT_EQ(done.state(), eval::v1::SUCCEEDED) << done.error();
+  EXPECT_EQ(done.cases_done(), kSciFactQuestions);
+  EXPECT_EQ(done.cases_failed(), 0);
+  EXPECT_GT(done.summary().at("ndcg@10"), 0.3);  // BM25 on SciFact is ~0.68 over all queries.
+  EXPECT_GT(done.summary().at("recall@100"), 0.5);
+  EXPECT_GT(done.usage().completion_tokens(), 0);  // The local generator wrote the answers.
+  const std::vector<eval::v1::CaseResult> results = AllResults(*stub_, job->id());
+  ASSERT_EQ(results.size(), static_cast<size_t>(kSciFactQuestions));
+  std::set<std::string> ids;
+  for (const auto& result : results) {
+    ids.insert(result.case_id());
+    EXPECT_FALSE(result.output().empty());
+    EXPECT_EQ(result.metrics().size(), 4u);
+  }
+  EXPECT_EQ(ids.size(), static_cast<size_t>(kSciFactQuestions));
+  ASSERT_FALSE(done.report_path().empty());
+  const std::string html = ReadFile(done.report_path());
+  EXPECT_TRUE(absl::StrContains(html, "class=\"chart criteria\""));
+  auto summary = ParseJson(ReadFile(std::filesystem::path(done.report_path()).replace_filename("report.json")));
+  ASSERT_TRUE(summary.ok());
+  EXPECT_EQ((*summary)["cases"].size(), static_cast<size_t>(kSciFactQuestions));
+  EXPECT_EQ((*summary)["job"]["dataset_hash"], done.spec().dataset().content_hash());
+}
+
+TEST_F(LocalGeneratorEvalTest, LocalGeneratorAsJudge) {
+  StartServer(testing::MakeTempDir("eval_local_judge"));
+  // No such model: refused up front, with the reason.
+  auto missing = Create(R"(judges: [{"kind": "POINTWISE", "model": "gpt-none"}]
+dataset: {"cases": [{"input": "q", "output": "a"}]}
+)");
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(absl::StrContains(missing.status().message(), "gpt-none"));
+
+  auto job = Create(R"(name: local judge
+judges:
+  - kind: g_eval
+    criterion: correctness
+    sampling: {"max_tokens": 16, "seed": 1}
+  - kind: pointwise
+    criterion: correctness
+    sampling: {"max_tokens": 16}
+dataset:
+  cases:
+    - {"id": "a", "input": "What is 2+2?", "output": "4"}
+    - {"id": "b", "input": "Capital of France?", "output": "Paris"}
+)");
+  ASSERT_TRUE(job.ok()) << job.status();
+  std::vector<eval::v1::Job> seen = Watch(*stub_, job->id());
+  ASSERT_FALSE(seen.empty());
+  const eval::v1::Job& done = seen.back();
+  ASSERT_TRUE(Ended(done.state()));
+  // The local generator ran every judge call (steps, then two judges per case) ...
+  EXPECT_GT(done.usage().prompt_tokens(), 0);
+  EXPECT_GT(done.usage().completion_tokens(), 0);
+  // ... and random weights write no score, which each case says.
+  for (const auto& result : AllResults(*stub_, job->id())) {
+    if (result.judges_size() == 2) continue;  // A lucky random "Score: N" would be valid.
+    EXPECT_TRUE(absl::StrContains(result.error(), "no score from 1 to 5")) << result.error();
+  }
+}
+
+// --- 3. Logprobs from the local generator ----------------------------------
+
+TEST(LocalChatModelLogprobsTest, ReportsPerTokenAlternatives) {
+  const std::string dir = testing::MakeTempDir("eval_logprobs");
+  ASSERT_TRUE(model::MakeRandomModel("llama", "tiny-llama", "gguf", dir + "/tiny.gguf", 5, "q8_0").ok());
+  auto llama = llama::LlamaModel::Load(dir + "/tiny.gguf");
+  ASSERT_TRUE(llama.ok()) << llama.status();
+  services::LocalChatModel model(llama->get());
+  agents::ChatMessage message;
+  message.set_role("user");
+  message.set_content("Score: ");
+  agents::SamplingParams sampling;
+  sampling.set_max_tokens(6);
+  sampling.set_temperature(0);
+  sampling.set_top_logprobs(5);
+  auto result = model.Generate({message}, {}, sampling);
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(result->logprobs.size(), static_cast<size_t>(result->usage.completion_tokens()));
+  for (const agents::TokenLogprob& token : result->logprobs) {
+    ASSERT_EQ(token.top.size(), 5u);
+    EXPECT_LE(token.logprob, 0);
+    EXPECT_GE(token.top[0].logprob, token.top[1].logprob);
+    EXPECT_FALSE(token.top[0].token.empty());
+  }
+  // Greedy: the sampled token is the most likely alternative.
+  EXPECT_EQ(result->logprobs[0].token, result->logprobs[0].top[0].token);
+  // Without top_logprobs, none.
+  sampling.clear_top_logprobs();
+  EXPECT_TRUE(model.Generate({message}, {}, sampling)->logprobs.empty());
+}
+
+}  // namespace
+}  // namespace tessera
