@@ -136,7 +136,9 @@ absl::Status HttpServer::Start(const std::string& host, int port, int threads) {
   auto address = asio::ip::make_address(host, error);
   if (error) return absl::InvalidArgumentError(absl::StrCat("bad HTTP host ", host));
   tcp::endpoint endpoint(address, static_cast<uint16_t>(port));
-  impl_->acceptor.emplace(impl_->io);
+  // The acceptor lives on a strand: its accept completions (which re-arm it) and
+  // Shutdown's close then never run at once on two I/O threads.
+  impl_->acceptor.emplace(asio::make_strand(impl_->io));
   impl_->acceptor->open(endpoint.protocol(), error);
   if (!error) impl_->acceptor->set_option(asio::socket_base::reuse_address(true), error);
   if (!error) impl_->acceptor->bind(endpoint, error);
@@ -162,7 +164,7 @@ void HttpServer::Shutdown() {
       // Close on an I/O thread and wait for it: stopping the loop first could
       // drop the close and leave the port accepting connections nobody serves.
       std::promise<void> closed;
-      asio::post(impl_->io, [this, &closed] {
+      asio::post(impl_->acceptor->get_executor(), [this, &closed] {
         beast::error_code ignored;
         impl_->acceptor->close(ignored);
         closed.set_value();
