@@ -66,20 +66,22 @@ def main():
     if anchor_note:
         print("PyTorch columns %s" % anchor_note)
     print()
-    header = "%-34s %3s %10s %12s %8s %12s %8s" % (
-        "benchmark", "thr", "ours", "PyTorch f32", "ratio", "PyTorch bf16", "ratio")
+    header = "%-34s %3s %9s %11s %7s %11s %7s %12s %7s" % (
+        "benchmark", "thr", "ours", "PyTorch f32", "ratio", "f32, mv(*)", "ratio", "PyTorch bf16",
+        "ratio")
     print(header)
     print("-" * len(header))
     verdicts = []
 
     def line(label, t, ours, bench, key):
-        torch = {d: pick("pytorch", bench, d, t, key) for d in torch_cols}
+        torch = {d: pick("pytorch", bench, d, t, key) for d in torch_cols + ("f32-mv",)}
         if anchor_note:
-            cells = ("skipped", "", "skipped", "")
+            cells = ("skipped", "", "", "", "skipped", "")
         else:
             cells = (fmt(torch["f32"], 2), fmt_ratio(ratio(ours, torch["f32"])),
+                     fmt(torch["f32-mv"], 2), fmt_ratio(ratio(ours, torch["f32-mv"])),
                      fmt(torch["bf16"], 2), fmt_ratio(ratio(ours, torch["bf16"])))
-        print("%-34s %3d %10s %12s %8s %12s %8s" % ((label, t, fmt(ours, 2)) + cells))
+        print("%-34s %3d %9s %11s %7s %11s %7s %12s %7s" % ((label, t, fmt(ours, 2)) + cells))
         return torch
 
     for t in threads:
@@ -88,6 +90,8 @@ def main():
                          "tok_s")
             verdicts.append(("decode batch 1, ours %s vs PyTorch f32, %d thread(s)" % (d, t),
                              ratio(pick("ours", "decode", d, t), torch["f32"])))
+            verdicts.append(("decode batch 1, ours %s vs PyTorch f32 with mv, %d thread(s)" % (d, t),
+                             ratio(pick("ours", "decode", d, t), torch["f32-mv"])))
     for t in threads:
         for d in ours_llama:
             line("prefill tok/s (64), ours %s" % d, t, pick("ours", "prefill", d, t), "prefill", "tok_s")
@@ -140,7 +144,7 @@ def main():
                       for d in ours_llama]
         if not anchor_note:
             candidates += [("PyTorch %s" % d, first("pytorch", "decode", d, t),
-                            pick("pytorch", "decode", d, t)) for d in torch_cols]
+                            pick("pytorch", "decode", d, t)) for d in ("f32", "f32-mv", "bf16")]
         for label, record, tok_s in candidates:
             if record is None or tok_s is None:
                 continue
@@ -151,6 +155,9 @@ def main():
                 "-" if streamed is None or not bandwidth else "%.0f%%" % (100 * streamed / bandwidth)))
 
     print()
+    print("(*) PyTorch f32 decode with torch.mv for the one-token products instead of nn.Linear's")
+    print("    F.linear (what transformers runs), which in torch 1.13 + Debian's OpenBLAS goes")
+    print("    through sgemm and repacks every weight matrix per token.")
     print("target: >= %.0fx PyTorch CPU (f32, its default) at batch-1 decode and at encoder batch 32"
           % TARGET)
     if anchor_note:

@@ -101,8 +101,10 @@ fi
 
 run() {  # run WHAT COMMAND...: appends the command's JSON lines to the results
   local what=$1; shift
-  echo "running ${what} ..."
+  local start=${SECONDS}
+  echo -n "running ${what} ... "
   "$@" | grep '^{' >> "${results}"
+  echo "$((SECONDS - start)) s"
 }
 
 # Ours, then PyTorch, back to back, so both see the machine in about the same
@@ -110,10 +112,10 @@ run() {  # run WHAT COMMAND...: appends the command's JSON lines to the results
 if [[ ${skip_encoder} -eq 0 ]]; then
   for round in 1 2; do
     run "ours: encoder (round ${round})" "${encoder_bench}" --json --threads="${threads}" \
-      --min_seconds=2 --embedder="${work_dir}/minilm" --reranker="${work_dir}/minilm_cross"
+      --min_batches=2 --min_seconds=1.5 --embedder="${work_dir}/minilm" --reranker="${work_dir}/minilm_cross"
     if [[ ${have_torch} -eq 1 ]]; then
       run "pytorch: encoder (round ${round})" "${python}" "${anchor}" --threads="${threads}" \
-        --min_encoder_seconds=2 --bert="${work_dir}/minilm" --cross="${work_dir}/minilm_cross"
+        --min_batches=2 --min_encoder_seconds=1.5 --bert="${work_dir}/minilm" --cross="${work_dir}/minilm_cross"
     fi
   done
 fi
@@ -134,7 +136,7 @@ if [[ ${skip_llama} -eq 0 ]]; then
   if [[ ${have_torch} -eq 1 ]]; then
     run "pytorch: decoder" "${python}" "${anchor}" --threads="${threads}" \
       --llama="${work_dir}/tinyllama_f16" --prompt_tokens="${prompt_tokens}" \
-      --decode_tokens="${decode_tokens}" --repeats="${repeats}" --max_decode_seconds=8
+      --decode_tokens="${decode_tokens}" --repeats="${repeats}" --max_decode_seconds=6
   fi
 fi
 

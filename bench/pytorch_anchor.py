@@ -21,6 +21,7 @@ import os
 import struct
 import sys
 import time
+import warnings
 
 
 def emit(**fields):
@@ -36,6 +37,8 @@ except ImportError as error:  # The driver prints this as the anchor's "skipped"
     sys.exit(0)
 
 DTYPES = {"f32": torch.float32, "bf16": torch.bfloat16, "f16": torch.float16}
+# torch.from_numpy over a read-only mmap warns once per tensor; we never write to them.
+warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
 
 
 def load_safetensors(path, dtype):
@@ -52,15 +55,17 @@ def load_safetensors(path, dtype):
             continue
         begin, end = info["data_offsets"]
         blob = raw[base + begin:base + end]
+        # Views of the read-only mapping; .to() and .clone() make the tensors we keep.
         if info["dtype"] == "F32":
-            t = torch.from_numpy(blob.view(np.float32).copy())
+            t = torch.from_numpy(blob.view(np.float32))
         elif info["dtype"] == "F16":
-            t = torch.from_numpy(blob.view(np.float16).copy())
+            t = torch.from_numpy(blob.view(np.float16))
         elif info["dtype"] == "BF16":
-            t = torch.from_numpy(blob.view(np.int16).copy()).view(torch.bfloat16)
+            t = torch.from_numpy(blob.view(np.int16)).view(torch.bfloat16)
         else:
             raise ValueError("%s: unsupported dtype %s" % (name, info["dtype"]))
-        out[name] = t.reshape(info["shape"]).to(dtype).contiguous()
+        t = t.reshape(info["shape"])
+        out[name] = t.to(dtype) if t.dtype != dtype else t.clone()
     return out
 
 
@@ -103,6 +108,19 @@ class Llama:
         xf = xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + self.eps)
         return weight * xf.to(self.dtype)
 
+    # nn.Linear's path (what transformers runs), and torch.mv for one token: in
+    # torch 1.13 with Debian's OpenBLAS a 1-row F.linear goes through sgemm, which
+    # repacks the whole weight matrix per call; mv reads it once.
+    matvec = False
+
+    @staticmethod
+    def linear(x, weight):
+        return F.linear(x, weight)
+
+    @staticmethod
+    def mv(x, weight):
+        return torch.mv(weight, x[0]).unsqueeze(0)
+
     def weight_bytes_per_token(self):
         """Bytes of the matrices one decode step reads (the embedding row aside)."""
         names = ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
@@ -122,6 +140,7 @@ class Llama:
     def forward(self, ids):
         """Logits of the last of `ids`, run at positions [pos, pos + len)."""
         w, t, start = self.w, len(ids), self.pos
+        lin = self.linear if t > 1 or not self.matvec else self.mv
         end = start + t
         nh, nkv, hd, group = self.nh, self.nkv, self.hd, self.nh // self.nkv
         x = w["model.embed_tokens.weight"][torch.tensor(ids)]
@@ -132,9 +151,9 @@ class Llama:
         for i in range(self.layers):
             p = "model.layers.%d." % i
             y = self.rms_norm(x, w[p + "input_layernorm.weight"])
-            q = F.linear(y, w[p + "self_attn.q_proj.weight"]).view(t, nh, hd).transpose(0, 1)
-            k = F.linear(y, w[p + "self_attn.k_proj.weight"]).view(t, nkv, hd).transpose(0, 1)
-            v = F.linear(y, w[p + "self_attn.v_proj.weight"]).view(t, nkv, hd).transpose(0, 1)
+            q = lin(y, w[p + "self_attn.q_proj.weight"]).view(t, nh, hd).transpose(0, 1)
+            k = lin(y, w[p + "self_attn.k_proj.weight"]).view(t, nkv, hd).transpose(0, 1)
+            v = lin(y, w[p + "self_attn.v_proj.weight"]).view(t, nkv, hd).transpose(0, 1)
             q = q * cos + self.rotate_half(q) * sin
             k = k * cos + self.rotate_half(k) * sin
             self.k_cache[i, :, start:end] = k
@@ -148,14 +167,14 @@ class Llama:
             probs = torch.softmax(scores.float(), dim=-1).to(self.dtype)
             attn = (probs.view(nkv, group * t, end) @ values).view(nh, t, hd)
             attn = attn.transpose(0, 1).reshape(t, self.h)
-            x = x + F.linear(attn, w[p + "self_attn.o_proj.weight"])
+            x = x + lin(attn, w[p + "self_attn.o_proj.weight"])
             y = self.rms_norm(x, w[p + "post_attention_layernorm.weight"])
-            gate = F.linear(y, w[p + "mlp.gate_proj.weight"])
-            up = F.linear(y, w[p + "mlp.up_proj.weight"])
-            x = x + F.linear(F.silu(gate) * up, w[p + "mlp.down_proj.weight"])
+            gate = lin(y, w[p + "mlp.gate_proj.weight"])
+            up = lin(y, w[p + "mlp.up_proj.weight"])
+            x = x + lin(F.silu(gate) * up, w[p + "mlp.down_proj.weight"])
         self.pos = end
         x = self.rms_norm(x[-1:], w["model.norm.weight"])
-        return F.linear(x, self.lm_head)[0].float()
+        return lin(x, self.lm_head)[0].float()
 
 
 def bench_llama(args, threads_list):
@@ -166,7 +185,11 @@ def bench_llama(args, threads_list):
         load_s = time.time() - start
         c = model.c
         prompt = [(i * 7919 + 3) % c["vocab_size"] for i in range(args.prompt_tokens)]
-        for threads in threads_list:
+        variants = [(dtype_name, False)]
+        if dtype_name == "f32" and args.matvec_variant:
+            variants.append(("f32-mv", True))
+        for threads, (label, matvec) in [(t, v) for t in threads_list for v in variants]:
+            model.matvec = matvec
             torch.set_num_threads(threads)
             best_prefill, best_decode, steps_done = 0.0, 0.0, 0
             with torch.inference_mode():
@@ -188,9 +211,10 @@ def bench_llama(args, threads_list):
                     rate = steps / (time.perf_counter() - t0)
                     if rate > best_decode:
                         best_decode, steps_done = rate, steps
-            emit(impl="pytorch", bench="prefill", model="llama", dtype=dtype_name, threads=threads,
-                 tokens=len(prompt), tok_s=best_prefill, load_s=load_s)
-            emit(impl="pytorch", bench="decode", model="llama", dtype=dtype_name, threads=threads,
+            if not matvec:  # Prefill does not change with the decode variant.
+                emit(impl="pytorch", bench="prefill", model="llama", dtype=label, threads=threads,
+                     tokens=len(prompt), tok_s=best_prefill, load_s=load_s)
+            emit(impl="pytorch", bench="decode", model="llama", dtype=label, threads=threads,
                  tokens=steps_done, tok_s=best_decode,
                  weight_gb_per_token=model.weight_bytes_per_token() / 1e9)
         del model
@@ -309,6 +333,8 @@ def main():
     parser.add_argument("--decode_tokens", type=int, default=16)
     parser.add_argument("--max_decode_seconds", type=float, default=15.0)
     parser.add_argument("--repeats", type=int, default=2, help="LLaMA runs; the best is reported")
+    parser.add_argument("--matvec_variant", type=int, default=1,
+                        help="also time f32 decode with torch.mv (dtype \"f32-mv\")")
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--seq", type=int, default=128)
     parser.add_argument("--min_batches", type=int, default=3)

@@ -136,6 +136,7 @@ TESSERA_AVX2 void AttentionRows(const float* q, const float* v, size_t stride, i
     for (int d = 0; d < head_dim; ++d) {
       const __m256 k0 = _mm256_loadu_ps(kt + d * padded + jb);
       const __m256 k1 = _mm256_loadu_ps(kt + d * padded + jb + 8);
+#pragma GCC unroll 4
       for (int r = 0; r < 4; ++r) {
         const __m256 b = _mm256_broadcast_ss(qr[r] + d);
         a[r][0] = _mm256_fmadd_ps(b, k0, a[r][0]);
@@ -148,7 +149,7 @@ TESSERA_AVX2 void AttentionRows(const float* q, const float* v, size_t stride, i
     }
   }
   // Softmax of each row over its `length` real columns.
-  float inverse[4];
+  float inverse[4] = {1.0f, 1.0f, 1.0f, 1.0f};
   for (int r = 0; r < rows; ++r) {
     float* s = scores + r * padded;
     for (int j = length; j < padded; ++j) s[j] = -std::numeric_limits<float>::infinity();
@@ -163,32 +164,30 @@ TESSERA_AVX2 void AttentionRows(const float* q, const float* v, size_t stride, i
     for (int j = 0; j < padded; j += 8) sum = _mm256_add_ps(sum, _mm256_loadu_ps(s + j));
     inverse[r] = 1.0f / HorizontalSum(sum);
   }
-  // Context: out_r = sum_j p[r][j] v_j, two rows and up to 32 columns at a time.
-  for (int r = 0; r < rows; r += 2) {
-    const int r1 = std::min(r + 1, rows - 1);
-    const float* p0 = scores + r * padded;
-    const float* p1 = scores + r1 * padded;
-    for (int dc = 0; dc < head_dim; dc += 32) {
-      const int vectors = std::min(32, head_dim - dc) / 8;
-      __m256 a0[4], a1[4];
-      for (int u = 0; u < 4; ++u) a0[u] = a1[u] = _mm256_setzero_ps();
-      for (int j = 0; j < length; ++j) {
-        const float* vj = v + j * stride + dc;
-        const __m256 w0 = _mm256_broadcast_ss(p0 + j);
-        const __m256 w1 = _mm256_broadcast_ss(p1 + j);
-        for (int u = 0; u < vectors; ++u) {
-          const __m256 vv = _mm256_loadu_ps(vj + 8 * u);
-          a0[u] = _mm256_fmadd_ps(w0, vv, a0[u]);
-          a1[u] = _mm256_fmadd_ps(w1, vv, a1[u]);
-        }
+  // Context: out_r = sum_j p[r][j] v_j, four rows and 16 columns at a time (8
+  // accumulators), then 8 columns if head_dim leaves them.
+  const float* p[4];
+  for (int r = 0; r < 4; ++r) p[r] = scores + std::min(r, rows - 1) * padded;
+  for (int dc = 0; dc < head_dim; dc += 16) {
+    const bool two = head_dim - dc >= 16;
+    __m256 a[4][2];
+    for (int r = 0; r < 4; ++r) a[r][0] = a[r][1] = _mm256_setzero_ps();
+    for (int j = 0; j < length; ++j) {
+      const float* vj = v + j * stride + dc;
+      const __m256 v0 = _mm256_loadu_ps(vj);
+      const __m256 v1 = two ? _mm256_loadu_ps(vj + 8) : _mm256_setzero_ps();
+#pragma GCC unroll 4
+      for (int r = 0; r < 4; ++r) {
+        const __m256 w = _mm256_broadcast_ss(p[r] + j);
+        a[r][0] = _mm256_fmadd_ps(w, v0, a[r][0]);
+        a[r][1] = _mm256_fmadd_ps(w, v1, a[r][1]);
       }
-      float* o0 = out + (i0 + r) * out_stride + dc;
-      float* o1 = out + (i0 + r1) * out_stride + dc;
-      const __m256 inv0 = _mm256_set1_ps(inverse[r]), inv1 = _mm256_set1_ps(inverse[r1]);
-      for (int u = 0; u < vectors; ++u) {
-        _mm256_storeu_ps(o0 + 8 * u, _mm256_mul_ps(a0[u], inv0));
-        if (r1 != r) _mm256_storeu_ps(o1 + 8 * u, _mm256_mul_ps(a1[u], inv1));
-      }
+    }
+    for (int r = 0; r < rows; ++r) {
+      float* o = out + (i0 + r) * out_stride + dc;
+      const __m256 inv = _mm256_set1_ps(inverse[r]);
+      _mm256_storeu_ps(o, _mm256_mul_ps(a[r][0], inv));
+      if (two) _mm256_storeu_ps(o + 8, _mm256_mul_ps(a[r][1], inv));
     }
   }
 }
@@ -252,6 +251,7 @@ TESSERA_AVX512 void AttentionRowsAvx512(const float* q, const float* v, size_t s
     for (int d = 0; d < head_dim; ++d) {
       const __m512 k0 = _mm512_loadu_ps(kt + d * padded + jb);
       const __m512 k1 = _mm512_loadu_ps(kt + d * padded + jb + 16);
+#pragma GCC unroll 4
       for (int r = 0; r < 4; ++r) {
         const __m512 b = _mm512_set1_ps(qr[r][d]);
         a[r][0] = _mm512_fmadd_ps(b, k0, a[r][0]);
@@ -288,6 +288,7 @@ TESSERA_AVX512 void AttentionRowsAvx512(const float* q, const float* v, size_t s
       const float* vj = v + j * stride + dc;
       const __m512 v0 = _mm512_loadu_ps(vj);
       const __m512 v1 = two ? _mm512_loadu_ps(vj + 16) : _mm512_setzero_ps();
+#pragma GCC unroll 4
       for (int r = 0; r < 4; ++r) {
         const __m512 w = _mm512_set1_ps(p[r][j]);
         a[r][0] = _mm512_fmadd_ps(w, v0, a[r][0]);

@@ -12,8 +12,8 @@ namespace {
 
 #define TESSERA_AVX512 __attribute__((target("avx512f,avx512vl,avx2,fma")))
 
-constexpr int kPanel = 32;  // Columns per panel: two zmm registers.
-constexpr int kRows = 8;    // Rows of x per kernel call: 16 accumulators.
+constexpr int kPanel = kPanelColumns;  // Two zmm registers.
+constexpr int kRows = kKernelRows;     // 16 accumulators.
 // Bytes of W one block of panels may take, so it stays in L2 while every row
 // block of x passes over it.
 constexpr int64_t kPanelBlockBytes = 512 << 10;
@@ -35,8 +35,8 @@ TESSERA_AVX512 void Kernel(const float* a, int64_t lda, int rows, const float* p
 #pragma GCC unroll 8
   for (int i = 0; i < kRows; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
   for (int64_t kk = 0; kk < k; ++kk) {
-    const __m512 b0 = _mm512_load_ps(panel + kk * kPanel);
-    const __m512 b1 = _mm512_load_ps(panel + kk * kPanel + 16);
+    const __m512 b0 = _mm512_loadu_ps(panel + kk * kPanel);
+    const __m512 b1 = _mm512_loadu_ps(panel + kk * kPanel + 16);
 #pragma GCC unroll 8
     for (int i = 0; i < kRows; ++i) {
       const __m512 av = _mm512_set1_ps(row[i][kk]);
@@ -57,6 +57,11 @@ TESSERA_AVX512 void Kernel(const float* a, int64_t lda, int rows, const float* p
 }
 
 // Rows [row_begin, row_end) of y, all columns.
+TESSERA_AVX512 void PanelProductAvx512(const float* a, int64_t lda, int rows, const float* panel,
+                                       int64_t k, float tile[kRows][kPanel]) {
+  Kernel(a, lda, rows, panel, k, &tile[0][0], kPanel, kPanel);
+}
+
 void MultiplyRows(const float* x, int64_t row_begin, int64_t row_end, const PackedMatrix& w,
                   const float* panels, float* y) {
   const int64_t n = w.n(), k = w.k();
@@ -103,6 +108,21 @@ PackedMatrix PackedMatrix::Pack(const float* w, int64_t n, int64_t k) {
     }
   }
   return matrix;
+}
+
+void PackPanels(const float* x, int64_t m, int64_t k, std::vector<float>* panels) {
+  const int64_t count = (m + kPanel - 1) / kPanel;
+  panels->assign(count * k * kPanel, 0.0f);
+  for (int64_t row = 0; row < m; ++row) {
+    float* dst = panels->data() + (row / kPanel) * k * kPanel + row % kPanel;
+    const float* src = x + row * k;
+    for (int64_t kk = 0; kk < k; ++kk) dst[kk * kPanel] = src[kk];
+  }
+}
+
+void PanelProduct(const float* a, int64_t lda, int rows, const float* panel, int64_t k,
+                  float tile[kKernelRows][kPanelColumns]) {
+  PanelProductAvx512(a, lda, rows, panel, k, tile);
 }
 
 void Multiply(const float* x, int64_t m, const PackedMatrix& w, float* y, int threads) {

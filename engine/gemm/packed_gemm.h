@@ -35,6 +35,22 @@ class PackedMatrix {
   std::vector<float> data_;
 };
 
+// The kernel on its own, for products whose "weights" change every call (LLaMA
+// prefill: the activations are packed, the quantised weights dequantised a few
+// rows at a time). Panels are kPanelColumns columns of a [k, columns] matrix,
+// stored [k][kPanelColumns] and zero-padded.
+inline constexpr int kPanelColumns = 32;
+inline constexpr int kKernelRows = 8;
+
+// Packs the rows [0, m) of x [m, k] as panels of kPanelColumns rows each:
+// panels[p][kk][j] = x[p * kPanelColumns + j][kk]. `panels` is resized.
+void PackPanels(const float* x, int64_t m, int64_t k, std::vector<float>* panels);
+
+// tile[i][j] = sum_kk a[i * lda + kk] * panel[kk][j] for i < rows (<= kKernelRows),
+// j < kPanelColumns. Needs PackedGemmAvailable().
+void PanelProduct(const float* a, int64_t lda, int rows, const float* panel, int64_t k,
+                  float tile[kKernelRows][kPanelColumns]);
+
 // y[m, n] = x[m, k] * W^T, rows of y contiguous. `threads` > 1 splits the rows
 // of x across OpenMP threads (the OpenBLAS fallback uses OpenBLAS's threads).
 void Multiply(const float* x, int64_t m, const PackedMatrix& w, float* y, int threads);

@@ -1,5 +1,6 @@
 #include "engine/gemm/packed_gemm.h"
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -57,6 +58,30 @@ TEST(PackedGemmTest, MatchesTheReferenceOnEveryShape) {
       }
     }
     ForceBlasGemm(false);
+  }
+}
+
+TEST(PackedGemmTest, PanelProductMatchesTheReference) {
+  if (!PackedGemmAvailable()) GTEST_SKIP() << "no AVX-512 on this CPU";
+  const int64_t m = 40, n = 11, k = 37;  // Two panels, the second partly padding.
+  const std::vector<float> x = RandomFloats(m * k, 3);
+  const std::vector<float> w = RandomFloats(n * k, 4);
+  std::vector<float> panels;
+  PackPanels(x.data(), m, k, &panels);
+  ASSERT_EQ(panels.size(), static_cast<size_t>(2 * k * kPanelColumns));
+  const std::vector<double> expected = Reference(x, m, w, n, k);  // [m][n]
+  float tile[kKernelRows][kPanelColumns];
+  for (int64_t r0 = 0; r0 < n; r0 += kKernelRows) {
+    const int rows = static_cast<int>(std::min<int64_t>(kKernelRows, n - r0));
+    for (int64_t p = 0; p < 2; ++p) {
+      PanelProduct(w.data() + r0 * k, k, rows, panels.data() + p * k * kPanelColumns, k, tile);
+      for (int i = 0; i < rows; ++i) {
+        for (int j = 0; j < kPanelColumns && p * kPanelColumns + j < m; ++j) {
+          ASSERT_NEAR(tile[i][j], expected[(p * kPanelColumns + j) * n + r0 + i], 1e-4)
+              << "row " << r0 + i << " token " << p * kPanelColumns + j;
+        }
+      }
+    }
   }
 }
 
