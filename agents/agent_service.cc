@@ -95,7 +95,7 @@ grpc::Status AgentServiceImpl::StreamRun(grpc::ServerContext* context,
   // Events arrive on driver threads; this thread writes them to the stream.
   absl::Mutex mu;
   std::deque<v1::RunEvent> queue;
-  auto subscription = runs_->Subscribe(tenant, request->run_id(), request->after_step(),
+  auto subscription = runs_->Subscribe(tenant, request->run_id(), request->after_step(), request->after_sequence(),
                                        [&](const v1::RunEvent& event) {
                                          absl::MutexLock lock(&mu);
                                          queue.push_back(event);

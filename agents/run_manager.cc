@@ -739,7 +739,7 @@ absl::StatusOr<std::shared_ptr<const CompiledGraph>> RunManager::CompileForRun(c
 absl::Status RunManager::Commit(RunRecord& record, const std::optional<std::string>& checkpoint_node,
                                 std::vector<v1::RunEvent> events) {
   *record.run.mutable_update_time() = NowTimestamp();
-  absl::Status status = store_->CommitStep(record, checkpoint_node, events);
+  absl::Status status = store_->CommitStep(record, checkpoint_node, &events);
   if (!status.ok()) return status;
   Deliver(record.tenant, record.run.id(), events);
   return absl::OkStatus();
@@ -796,7 +796,20 @@ void RunManager::LaunchDriver(const std::string& tenant, const std::string& run_
     return;
   }
   std::lock_guard<std::mutex> lock(mu_);
-  threads_.emplace_back([this, tenant, run_id] { DriveLoop(tenant, run_id); });
+  // Reap drivers that have finished: they only exit after recording themselves.
+  for (const std::thread::id& id : finished_drivers_) {
+    auto it = std::find_if(threads_.begin(), threads_.end(),
+                           [&id](const std::thread& thread) { return thread.get_id() == id; });
+    if (it == threads_.end()) continue;
+    it->join();
+    threads_.erase(it);
+  }
+  finished_drivers_.clear();
+  threads_.emplace_back([this, tenant, run_id] {
+    DriveLoop(tenant, run_id);
+    std::lock_guard<std::mutex> done(mu_);
+    finished_drivers_.push_back(std::this_thread::get_id());
+  });
 }
 
 void RunManager::DriveLoop(const std::string& tenant, const std::string& run_id) {
@@ -950,7 +963,7 @@ absl::StatusOr<v1::Run> RunManager::CreateAndDrive(RunRecord record, const Json&
   if (finished) {
     events.push_back(MakeEvent(record.run.id(), record.run.step(), "", v1::RunEvent::FINISHED, "", Json(), v1::SUCCEEDED));
   }
-  absl::Status created = store_->CreateRun(record, checkpoint_node, events);
+  absl::Status created = store_->CreateRun(record, checkpoint_node, &events);
   if (!created.ok()) return created;
   if (!finished) {
     absl::Status claimed = ClaimRun(record.tenant, record.run.id());
@@ -1165,12 +1178,14 @@ absl::StatusOr<v1::ListCheckpointsResponse> RunManager::ListCheckpoints(const st
 }
 
 absl::StatusOr<int64_t> RunManager::Subscribe(const std::string& tenant, const std::string& run_id,
-                                              int64_t after_step, EventCallback callback) {
+                                              int64_t after_step, int64_t after_sequence,
+                                              EventCallback callback) {
   if (callback == nullptr) return absl::InvalidArgumentError("null callback");
   std::lock_guard<std::mutex> lock(subscribers_mu_);
   absl::StatusOr<RunRecord> run = store_->GetRun(tenant, run_id);
   if (!run.ok()) return run.status();
-  absl::StatusOr<std::vector<v1::RunEvent>> stored = store_->ListEvents(tenant, run_id, after_step);
+  absl::StatusOr<std::vector<v1::RunEvent>> stored =
+      store_->ListEvents(tenant, run_id, after_step, after_sequence);
   if (!stored.ok()) return stored.status();
   for (const v1::RunEvent& event : *stored) callback(event);
   int64_t id = next_subscription_++;
@@ -1184,10 +1199,11 @@ void RunManager::Unsubscribe(int64_t subscription_id) {
 }
 
 absl::StatusOr<std::vector<v1::RunEvent>> RunManager::ListEvents(const std::string& tenant, const std::string& run_id,
-                                                                int64_t after_step) {
+                                                                int64_t after_step,
+                                                                int64_t after_sequence) {
   absl::StatusOr<RunRecord> run = store_->GetRun(tenant, run_id);
   if (!run.ok()) return run.status();
-  return store_->ListEvents(tenant, run_id, after_step);
+  return store_->ListEvents(tenant, run_id, after_step, after_sequence);
 }
 
 absl::StatusOr<std::vector<std::pair<std::string, std::string>>> RunManager::RecoverRuns() {

@@ -103,16 +103,18 @@ class RunManager {
   absl::StatusOr<::tessera::agents::v1::ListCheckpointsResponse> ListCheckpoints(
       const std::string& tenant, const ::tessera::agents::v1::ListCheckpointsRequest& request);
 
-  // Events: stored events with step > after_step are delivered first, then live
-  // ones as steps commit, until Unsubscribe; TOKEN events (model text as it is
-  // generated) are live only, never stored. Callbacks run on driver threads and
-  // must be quick (copy into a queue for streaming).
+  // Events: stored events with step > after_step and sequence > after_sequence
+  // are delivered first, then live ones as steps commit, until Unsubscribe;
+  // TOKEN events (model text as it is generated) are live only, never stored.
+  // Callbacks run on driver threads and must be quick (copy into a queue for
+  // streaming).
   absl::StatusOr<int64_t> Subscribe(const std::string& tenant, const std::string& run_id, int64_t after_step,
-                                    EventCallback callback);
+                                    int64_t after_sequence, EventCallback callback);
   void Unsubscribe(int64_t subscription_id);
   absl::StatusOr<std::vector<::tessera::agents::v1::RunEvent>> ListEvents(const std::string& tenant,
                                                                          const std::string& run_id,
-                                                                         int64_t after_step);
+                                                                         int64_t after_step,
+                                                                         int64_t after_sequence = 0);
 
   // Drives every run left RUNNING by a crash (or a destroyed manager) from its
   // last checkpoint. Returns the (tenant, run id) pairs it picked up.
@@ -170,6 +172,9 @@ class RunManager {
   std::set<std::pair<std::string, std::string>> active_;
   std::set<std::pair<std::string, std::string>> cancel_;
   std::vector<std::thread> threads_;
+  // Background drivers that have returned; joined at the next launch so that
+  // finished threads (and their stacks) do not pile up over a long uptime.
+  std::vector<std::thread::id> finished_drivers_;
   bool shutting_down_ = false;
 
   std::mutex subscribers_mu_;  // Held while publishing, so replay + live never interleave.

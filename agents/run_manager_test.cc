@@ -390,7 +390,7 @@ TEST_F(RunManagerTest, HumanNodeInterruptsUntilResume) {
   EXPECT_TRUE(run.pending_action().tool().empty());
 
   absl::StatusOr<int64_t> subscription =
-      manager_->Subscribe("acme", run.id(), -1, [&](const v1::RunEvent& event) { events.push_back(event); });
+      manager_->Subscribe("acme", run.id(), -1, 0, [&](const v1::RunEvent& event) { events.push_back(event); });
   ASSERT_TRUE(subscription.ok());
   size_t replayed = events.size();
   EXPECT_EQ(events.back().kind(), v1::RunEvent::INTERRUPTED);
@@ -429,6 +429,25 @@ TEST_F(RunManagerTest, HumanNodeInterruptsUntilResume) {
   absl::StatusOr<std::vector<v1::RunEvent>> stored = manager_->ListEvents("acme", run.id(), -1);
   ASSERT_TRUE(stored.ok());
   for (const v1::RunEvent& event : *stored) EXPECT_NE(event.kind(), v1::RunEvent::TOKEN);
+  // Delivered events carry their stored sequence numbers (1, 2, ... in order);
+  // TOKEN events have none. Resuming after any of them replays exactly the rest.
+  std::vector<v1::RunEvent> delivered_stored;
+  for (const v1::RunEvent& event : events) {
+    if (event.kind() == v1::RunEvent::TOKEN) {
+      EXPECT_EQ(event.sequence(), 0);
+    } else {
+      delivered_stored.push_back(event);
+    }
+  }
+  ASSERT_EQ(delivered_stored.size(), stored->size());
+  for (size_t i = 0; i < stored->size(); ++i) {
+    EXPECT_EQ(delivered_stored[i].sequence(), static_cast<int64_t>(i + 1));
+    EXPECT_EQ((*stored)[i].sequence(), static_cast<int64_t>(i + 1));
+  }
+  absl::StatusOr<std::vector<v1::RunEvent>> rest =
+      manager_->ListEvents("acme", run.id(), -1, delivered_stored[replayed - 1].sequence());
+  ASSERT_TRUE(rest.ok());
+  EXPECT_EQ(rest->size(), stored->size() - replayed);
   int checkpoints = 0;
   for (const v1::RunEvent& event : events) checkpoints += event.kind() == v1::RunEvent::CHECKPOINT;
   EXPECT_EQ(checkpoints, 4);  // Initial + one per step.

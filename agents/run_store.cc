@@ -55,21 +55,6 @@ absl::Status Corrupt(absl::string_view what) {
   return absl::DataLossError(absl::StrCat("agent store: cannot decode ", what));
 }
 
-// Runs `body` inside BEGIN IMMEDIATE ... COMMIT, rolling back on error.
-template <typename Body>
-absl::Status InTransaction(SqliteDatabase* db, Body body) {
-  absl::Status status = db->Begin();
-  if (!status.ok()) return status;
-  status = body();
-  if (!status.ok()) {
-    db->Rollback();
-    return status;
-  }
-  status = db->Commit();
-  if (!status.ok()) db->Rollback();
-  return status;
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<RunStore>> RunStore::Open(const std::string& path) {
@@ -175,8 +160,8 @@ absl::Status RunStore::WriteCheckpoint(const RunRecord& record, const std::strin
 }
 
 absl::Status RunStore::WriteEvents(const std::string& tenant, const std::string& run_id,
-                                   const std::vector<v1::RunEvent>& events) {
-  if (events.empty()) return absl::OkStatus();
+                                   std::vector<v1::RunEvent>* events) {
+  if (events->empty()) return absl::OkStatus();
   absl::StatusOr<SqliteStatement> next = db_->Prepare(
       "SELECT COALESCE(MAX(seq), 0) FROM agent_events WHERE tenant = ?1 AND run_id = ?2");
   if (!next.ok()) return next.status();
@@ -187,9 +172,10 @@ absl::Status RunStore::WriteEvents(const std::string& tenant, const std::string&
   absl::StatusOr<SqliteStatement> insert = db_->Prepare(
       "INSERT INTO agent_events (tenant, run_id, seq, step, event) VALUES (?1, ?2, ?3, ?4, ?5)");
   if (!insert.ok()) return insert.status();
-  for (const v1::RunEvent& event : events) {
+  for (v1::RunEvent& event : *events) {
+    event.set_sequence(++seq);
     insert->Reset();
-    insert->BindText(1, tenant).BindText(2, run_id).Bind(3, ++seq).Bind(4, event.step()).BindBlob(5, event.SerializeAsString());
+    insert->BindText(1, tenant).BindText(2, run_id).Bind(3, seq).Bind(4, event.step()).BindBlob(5, event.SerializeAsString());
     absl::Status status = insert->Run();
     if (!status.ok()) return status;
   }
@@ -197,7 +183,7 @@ absl::Status RunStore::WriteEvents(const std::string& tenant, const std::string&
 }
 
 absl::Status RunStore::CreateRun(const RunRecord& record, const std::string& node_id,
-                                 const std::vector<v1::RunEvent>& events) {
+                                 std::vector<v1::RunEvent>* events) {
   std::lock_guard<std::mutex> lock(mu_);
   return InTransaction(db_.get(), [&]() -> absl::Status {
     absl::StatusOr<SqliteStatement> exists =
@@ -215,7 +201,7 @@ absl::Status RunStore::CreateRun(const RunRecord& record, const std::string& nod
 }
 
 absl::Status RunStore::CommitStep(const RunRecord& record, const std::optional<std::string>& checkpoint_node_id,
-                                  const std::vector<v1::RunEvent>& events) {
+                                  std::vector<v1::RunEvent>* events) {
   std::lock_guard<std::mutex> lock(mu_);
   return InTransaction(db_.get(), [&]() -> absl::Status {
     absl::Status status = WriteRunRow(record);
@@ -376,12 +362,13 @@ absl::StatusOr<int> RunStore::CountEffects(const std::string& tenant, const std:
 }
 
 absl::StatusOr<std::vector<v1::RunEvent>> RunStore::ListEvents(const std::string& tenant, const std::string& run_id,
-                                                              int64_t after_step) {
+                                                              int64_t after_step, int64_t after_sequence) {
   std::lock_guard<std::mutex> lock(mu_);
   absl::StatusOr<SqliteStatement> select = db_->Prepare(
-      "SELECT event FROM agent_events WHERE tenant = ?1 AND run_id = ?2 AND step > ?3 ORDER BY seq");
+      "SELECT event, seq FROM agent_events WHERE tenant = ?1 AND run_id = ?2 AND step > ?3 AND seq > ?4 "
+      "ORDER BY seq");
   if (!select.ok()) return select.status();
-  select->BindText(1, tenant).BindText(2, run_id).Bind(3, after_step);
+  select->BindText(1, tenant).BindText(2, run_id).Bind(3, after_step).Bind(4, after_sequence);
   std::vector<v1::RunEvent> events;
   while (true) {
     absl::StatusOr<bool> row = select->Step();
@@ -389,6 +376,7 @@ absl::StatusOr<std::vector<v1::RunEvent>> RunStore::ListEvents(const std::string
     if (!*row) break;
     v1::RunEvent event;
     if (!event.ParseFromString(select->ColumnBlob(0))) return Corrupt("event");
+    event.set_sequence(select->ColumnInt(1));  // Events stored before sequences were recorded lack it.
     events.push_back(std::move(event));
   }
   return events;

@@ -58,12 +58,13 @@ class RunStore {
                                                                       int64_t limit, int64_t* total);
 
   // Inserts a new run with its first checkpoint (step = run.step) and events.
+  // Events get their sequence numbers written into them.
   absl::Status CreateRun(const RunRecord& record, const std::string& node_id,
-                         const std::vector<::tessera::agents::v1::RunEvent>& events);
+                         std::vector<::tessera::agents::v1::RunEvent>* events);
   // Writes the run row; with `node_id` set also the checkpoint for run.step.
-  // Events get the next sequence numbers. One transaction.
+  // Events get the next sequence numbers, written into them. One transaction.
   absl::Status CommitStep(const RunRecord& record, const std::optional<std::string>& checkpoint_node_id,
-                          const std::vector<::tessera::agents::v1::RunEvent>& events);
+                          std::vector<::tessera::agents::v1::RunEvent>* events);
 
   absl::StatusOr<RunRecord> GetRun(const std::string& tenant, const std::string& run_id);
   // (tenant, run id) of every run with this status (crash recovery).
@@ -87,17 +88,19 @@ class RunStore {
   // Number of journaled effects of a step (tests and diagnostics).
   absl::StatusOr<int> CountEffects(const std::string& tenant, const std::string& run_id, int64_t step);
 
-  // Events with step > after_step (after_step < 0: all), in order.
+  // Events with step > after_step (after_step < 0: all) and sequence >
+  // after_sequence, in order.
   absl::StatusOr<std::vector<::tessera::agents::v1::RunEvent>> ListEvents(const std::string& tenant,
                                                                           const std::string& run_id,
-                                                                          int64_t after_step);
+                                                                          int64_t after_step,
+                                                                          int64_t after_sequence = 0);
 
  private:
   explicit RunStore(std::unique_ptr<SqliteDatabase> db) : db_(std::move(db)) {}
   absl::Status WriteRunRow(const RunRecord& record);
   absl::Status WriteCheckpoint(const RunRecord& record, const std::string& node_id);
   absl::Status WriteEvents(const std::string& tenant, const std::string& run_id,
-                           const std::vector<::tessera::agents::v1::RunEvent>& events);
+                           std::vector<::tessera::agents::v1::RunEvent>* events);
 
   std::mutex mu_;  // One connection, serialised.
   std::unique_ptr<SqliteDatabase> db_;

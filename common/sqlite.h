@@ -49,6 +49,42 @@ class SqliteDatabase {
   std::string path_;
 };
 
+// BEGIN IMMEDIATE on construction; rolls back on destruction unless Commit()
+// succeeded, so every early return of an error leaves the database unchanged.
+class SqliteTransaction {
+ public:
+  explicit SqliteTransaction(SqliteDatabase* db) : db_(db), begun_(db->Begin()) {}
+  ~SqliteTransaction() {
+    if (begun_.ok() && !committed_) db_->Rollback();
+  }
+  SqliteTransaction(const SqliteTransaction&) = delete;
+  SqliteTransaction& operator=(const SqliteTransaction&) = delete;
+
+  // The status of BEGIN; check it before writing.
+  const absl::Status& begun() const { return begun_; }
+  absl::Status Commit() {
+    absl::Status status = db_->Commit();
+    committed_ = status.ok();
+    return status;
+  }
+
+ private:
+  SqliteDatabase* db_;
+  absl::Status begun_;
+  bool committed_ = false;
+};
+
+// Runs `body` (returning absl::Status) inside a transaction, committing when it
+// returns OK and rolling back otherwise.
+template <typename Body>
+absl::Status InTransaction(SqliteDatabase* db, Body body) {
+  SqliteTransaction transaction(db);
+  if (!transaction.begun().ok()) return transaction.begun();
+  absl::Status status = body();
+  if (!status.ok()) return status;
+  return transaction.Commit();
+}
+
 // A prepared statement. Bind parameters are 1-based, as in SQLite.
 class SqliteStatement {
  public:

@@ -103,24 +103,6 @@ Document ReadDocumentRow(const SqliteStatement& row, bool with_text) {
   return doc;
 }
 
-// Rolls back the open transaction unless Commit() was reached.
-class TransactionGuard {
- public:
-  explicit TransactionGuard(SqliteDatabase* db) : db_(db) {}
-  ~TransactionGuard() {
-    if (!committed_) db_->Rollback();
-  }
-  absl::Status Commit() {
-    absl::Status status = db_->Commit();
-    committed_ = status.ok();
-    return status;
-  }
-
- private:
-  SqliteDatabase* db_;
-  bool committed_ = false;
-};
-
 }  // namespace
 
 std::string DocumentPageToken(absl::string_view last_id) {
@@ -228,9 +210,9 @@ absl::StatusOr<Collection> DocumentStore::CreateCollection(absl::string_view ten
   config.clear_chunk_count();
 
   absl::MutexLock lock(&mu_);
-  absl::Status status = db_->Begin();
+  SqliteTransaction txn(db_.get());
+  absl::Status status = txn.begun();
   if (!status.ok()) return status;
-  TransactionGuard txn(db_.get());
   auto insert = db_->Prepare(
       "INSERT INTO collections(tenant, name, config, create_time) VALUES(?, ?, ?, ?) "
       "ON CONFLICT(tenant, name) DO NOTHING");
@@ -282,9 +264,9 @@ absl::StatusOr<std::vector<Collection>> DocumentStore::ListCollections(absl::str
 absl::StatusOr<int64_t> DocumentStore::DeleteCollection(absl::string_view tenant,
                                                         absl::string_view name) {
   absl::MutexLock lock(&mu_);
-  absl::Status status = db_->Begin();
+  SqliteTransaction txn(db_.get());
+  absl::Status status = txn.begun();
   if (!status.ok()) return status;
-  TransactionGuard txn(db_.get());
   auto rowid = EnsureCollection(tenant, name, /*create=*/false);
   if (!rowid.ok()) return rowid.status();
   auto count = db_->Prepare("SELECT COUNT(*) FROM documents WHERE collection_rowid = ?");
@@ -393,9 +375,9 @@ absl::StatusOr<PutOutcome> DocumentStore::PutDocument(absl::string_view tenant,
                                                       const PreparedDocument& doc,
                                                       bool create_collection) {
   absl::MutexLock lock(&mu_);
-  absl::Status status = db_->Begin();
+  SqliteTransaction txn(db_.get());
+  absl::Status status = txn.begun();
   if (!status.ok()) return status;
-  TransactionGuard txn(db_.get());
   auto collection_rowid = EnsureCollection(tenant, doc.document.collection(), create_collection);
   if (!collection_rowid.ok()) return collection_rowid.status();
   auto outcome = PutLocked(tenant, *collection_rowid, doc);
@@ -415,9 +397,9 @@ absl::StatusOr<ingest::v1::BatchPutDocumentsResponse> DocumentStore::PutBatch(
     absl::Span<const PreparedDocument> documents, bool create_collection,
     absl::string_view idempotency_key) {
   absl::MutexLock lock(&mu_);
-  absl::Status status = db_->Begin();
+  SqliteTransaction txn(db_.get());
+  absl::Status status = txn.begun();
   if (!status.ok()) return status;
-  TransactionGuard txn(db_.get());
 
   if (!idempotency_key.empty()) {
     auto seen = db_->Prepare("SELECT response FROM idempotency WHERE tenant = ? AND key = ?");
@@ -531,9 +513,9 @@ absl::StatusOr<bool> DocumentStore::DeleteDocument(absl::string_view tenant,
                                                    absl::string_view collection,
                                                    absl::string_view id) {
   absl::MutexLock lock(&mu_);
-  absl::Status status = db_->Begin();
+  SqliteTransaction txn(db_.get());
+  absl::Status status = txn.begun();
   if (!status.ok()) return status;
-  TransactionGuard txn(db_.get());
   auto collection_rowid = EnsureCollection(tenant, collection, /*create=*/false);
   if (!collection_rowid.ok()) return collection_rowid.status();
   auto erase = db_->Prepare(

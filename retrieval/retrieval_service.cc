@@ -55,15 +55,18 @@ grpc::Status RetrievalServiceImpl::BatchSearch(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
+absl::Status RetrievalServiceImpl::CheckCollection(const std::string& tenant,
+                                                  const std::string& collection) {
+  if (collection.empty()) return absl::InvalidArgumentError("collection is required");
+  return store_->GetCollection(tenant, collection).status();
+}
+
 grpc::Status RetrievalServiceImpl::GetIndexStats(grpc::ServerContext* context,
                                                  const retrieval::v1::IndexStatsRequest* request,
                                                  retrieval::v1::IndexStats* response) {
-  if (request->collection().empty()) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "collection is required");
-  }
   const std::string tenant = TenantOf(*context);
-  auto collection = store_->GetCollection(tenant, request->collection());
-  if (!collection.ok()) return ToGrpcStatus(collection.status());
+  absl::Status exists = CheckCollection(tenant, request->collection());
+  if (!exists.ok()) return ToGrpcStatus(exists);
   response->set_collection(request->collection());
   if (auto index = registry_->Find(tenant, request->collection())) {
     CollectionStats stats = index->Stats();
@@ -86,12 +89,9 @@ grpc::Status RetrievalServiceImpl::GetIndexStats(grpc::ServerContext* context,
 grpc::Status RetrievalServiceImpl::RebuildIndex(grpc::ServerContext* context,
                                                 const retrieval::v1::RebuildIndexRequest* request,
                                                 retrieval::v1::RebuildIndexResponse* response) {
-  if (request->collection().empty()) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "collection is required");
-  }
   const std::string tenant = TenantOf(*context);
-  auto collection = store_->GetCollection(tenant, request->collection());
-  if (!collection.ok()) return ToGrpcStatus(collection.status());
+  absl::Status exists = CheckCollection(tenant, request->collection());
+  if (!exists.ok()) return ToGrpcStatus(exists);
   const auto start = std::chrono::steady_clock::now();
   // The indexes are derived state: replay the whole log from the source of truth.
   absl::Status status = feed_->Rebuild([this] { registry_->Reset(); });

@@ -41,6 +41,9 @@ class RetrievalServiceImpl final : public retrieval::v1::RetrievalService::Servi
  private:
   // Waits until the indexes have applied every acknowledged write.
   absl::Status CatchUp();
+  // INVALID_ARGUMENT for an empty name, NOT_FOUND for a collection the tenant
+  // does not have.
+  absl::Status CheckCollection(const std::string& tenant, const std::string& collection);
   absl::StatusOr<retrieval::v1::SearchResponse> SearchOne(const std::string& tenant,
                                                           const retrieval::v1::SearchRequest& request);
 

@@ -1,7 +1,6 @@
 #include "services/local_chat_model.h"
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
 #include "engine/chat_generation.h"
 #include "engine/constrained/json_schema_constraint.h"
 #include "spdlog/spdlog.h"
@@ -20,15 +19,6 @@ std::string ToolInstructions(const std::vector<agents::ToolSpec>& tools, bool co
                     " Arguments (JSON schema): ", DumpJson(tool.parameters), "\n");
   }
   return text;
-}
-
-// A token's text for logprob reports: the vocabulary piece with the
-// tokenizers' space markers (SentencePiece U+2581, byte-level BPE U+0120) as spaces.
-std::string TokenText(const llama::LlamaModel& model, int32_t id) {
-  if (model.tokenizer() == nullptr) return "";
-  std::string piece = model.tokenizer()->IdToPiece(id).value_or("");
-  absl::StrReplaceAll({{"\xE2\x96\x81", " "}, {"\xC4\xA0", " "}}, &piece);
-  return piece;
 }
 
 // Turns a constrained reply into an answer or a native tool call. A reply cut
@@ -122,13 +112,17 @@ absl::StatusOr<agents::ChatResult> LocalChatModel::GenerateStreaming(
   chat.usage.set_prompt_tokens(result->timings.prompt_tokens);
   chat.usage.set_completion_tokens(result->timings.generated_tokens);
   chat.usage.set_total_tokens(result->timings.prompt_tokens + result->timings.generated_tokens);
+  const tokenizer::Tokenizer* tok = model_->tokenizer();
+  auto text_of = [tok](int32_t id) {
+    return tok == nullptr ? std::string() : tokenizer::TokenDisplayText(*tok, id);
+  };
   for (size_t i = 0; i < result->logprobs.size() && i < result->tokens.size(); ++i) {
     agents::TokenLogprob& token = chat.logprobs.emplace_back();
-    token.token = TokenText(*model_, result->tokens[i]);
+    token.token = text_of(result->tokens[i]);
     token.logprob = result->logprobs[i];
     if (i < result->top_logprobs.size()) {
       for (const llama::TokenLogprob& alternative : result->top_logprobs[i]) {
-        token.top.push_back({TokenText(*model_, alternative.token), alternative.logprob});
+        token.top.push_back({text_of(alternative.token), alternative.logprob});
       }
     }
   }

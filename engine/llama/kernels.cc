@@ -231,44 +231,41 @@ TESSERA_AVX512 float DotF32Avx512(const float* w, const float* x, size_t n) {
   return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
 }
 
-TESSERA_AVX512 float DotF16Avx512(const uint16_t* w, const float* x, size_t n) {
+// Half-width rows (f16 or bf16): `Widen` turns 16 of them into f32 lanes.
+struct F16Widen {
+  TESSERA_AVX512 __m512 operator()(__m256i raw) const { return _mm512_cvtph_ps(raw); }
+};
+struct Bf16Widen {
+  TESSERA_AVX512 __m512 operator()(__m256i raw) const {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(raw), 16));
+  }
+};
+
+template <typename Widen>
+TESSERA_AVX512 float DotHalfAvx512(const uint16_t* w, const float* x, size_t n) {
+  const Widen widen;
   __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
   size_t i = 0;
   for (; i + 32 <= n; i += 32) {
-    const __m512 w0 = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + i)));
-    const __m512 w1 =
-        _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + i + 16)));
+    const __m512 w0 = widen(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + i)));
+    const __m512 w1 = widen(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + i + 16)));
     acc0 = _mm512_fmadd_ps(w0, _mm512_loadu_ps(x + i), acc0);
     acc1 = _mm512_fmadd_ps(w1, _mm512_loadu_ps(x + i + 16), acc1);
   }
   for (; i < n; i += 16) {
     const __mmask16 mask = n - i >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << (n - i)) - 1);
-    const __m512 w0 = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, w + i));
+    const __m512 w0 = widen(_mm256_maskz_loadu_epi16(mask, w + i));
     acc0 = _mm512_fmadd_ps(w0, _mm512_maskz_loadu_ps(mask, x + i), acc0);
   }
   return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
 }
 
-TESSERA_AVX512 __m512 Bf16x16ToF32(__m256i raw) {
-  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(raw), 16));
+TESSERA_AVX512 float DotF16Avx512(const uint16_t* w, const float* x, size_t n) {
+  return DotHalfAvx512<F16Widen>(w, x, n);
 }
 
 TESSERA_AVX512 float DotBf16Avx512(const uint16_t* w, const float* x, size_t n) {
-  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-  size_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    const __m512 w0 = Bf16x16ToF32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + i)));
-    const __m512 w1 =
-        Bf16x16ToF32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + i + 16)));
-    acc0 = _mm512_fmadd_ps(w0, _mm512_loadu_ps(x + i), acc0);
-    acc1 = _mm512_fmadd_ps(w1, _mm512_loadu_ps(x + i + 16), acc1);
-  }
-  for (; i < n; i += 16) {
-    const __mmask16 mask = n - i >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << (n - i)) - 1);
-    const __m512 w0 = Bf16x16ToF32(_mm256_maskz_loadu_epi16(mask, w + i));
-    acc0 = _mm512_fmadd_ps(w0, _mm512_maskz_loadu_ps(mask, x + i), acc0);
-  }
-  return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+  return DotHalfAvx512<Bf16Widen>(w, x, n);
 }
 
 // One 32-element block's sum of w * x, unscaled, from its 32 int8 weights.

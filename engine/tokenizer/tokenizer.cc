@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 
 namespace tessera::tokenizer {
 namespace {
@@ -62,6 +63,12 @@ absl::StatusOr<PairEncoding> Tokenizer::EncodePair(absl::string_view first,
   encoding.ids.push_back(special.sep);
   encoding.token_type_ids.resize(encoding.ids.size(), 1);
   return encoding;
+}
+
+std::string TokenDisplayText(const Tokenizer& tokenizer, int32_t id) {
+  std::string piece = tokenizer.IdToPiece(id).value_or("");
+  absl::StrReplaceAll({{"\xE2\x96\x81", " "}, {"\xC4\xA0", " "}}, &piece);
+  return piece;
 }
 
 }  // namespace tessera::tokenizer

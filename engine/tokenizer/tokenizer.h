@@ -71,6 +71,11 @@ class Tokenizer {
   virtual const SpecialTokenIds& special_ids() const = 0;
 };
 
+// A token's text for logprob reports (what OpenAI's API shows as `token`): the
+// vocabulary piece with the space markers of SentencePiece (U+2581) and
+// byte-level BPE (U+0120) shown as spaces; "" for an id outside the vocabulary.
+std::string TokenDisplayText(const Tokenizer& tokenizer, int32_t id);
+
 }  // namespace tessera::tokenizer
 
 #endif  // TESSERA_ENGINE_TOKENIZER_TOKENIZER_H_

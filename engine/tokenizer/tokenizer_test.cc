@@ -65,5 +65,15 @@ TEST(TokenizerTest, EncodePairNeedsClsAndSep) {
             absl::StatusCode::kUnimplemented);
 }
 
+TEST(TokenizerTest, TokenDisplayTextShowsSpaceMarkersAsSpaces) {
+  auto tokenizer = WordPieceTokenizer::Create(
+      {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "\xE2\x96\x81the", "\xC4\xA0" "cat", "##s"}, {});
+  ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
+  EXPECT_EQ(TokenDisplayText(**tokenizer, 4), " the");
+  EXPECT_EQ(TokenDisplayText(**tokenizer, 5), " cat");
+  EXPECT_EQ(TokenDisplayText(**tokenizer, 6), "##s");
+  EXPECT_EQ(TokenDisplayText(**tokenizer, 99), "");
+}
+
 }  // namespace
 }  // namespace tessera::tokenizer
