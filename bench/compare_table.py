@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Prints the table of bench/engine_vs_pytorch.sh from the JSON lines that
-bench/llama_bench, bench/encoder_bench and bench/pytorch_anchor.py wrote
+bench/llama_bench, bench/encoder_bench, bench/pytorch_anchor.py and
+bench/c_anchor/llama2c_run wrote
 (one file, argument 1). Needs no torch."""
 import json
 import sys
@@ -54,7 +55,7 @@ def main():
         return None
 
     threads = sorted({r["threads"] for r in rows if r.get("impl") == "ours" and "threads" in r})
-    ours_llama = [d for d in ("F16", "Q8_0", "Q4_0")
+    ours_llama = [d for d in ("F32", "F16", "Q8_0", "Q4_0")
                   if any(r.get("impl") == "ours" and r.get("dtype") == d for r in rows)]
     torch_cols = ("f32", "bf16")
     anchor_note = "skipped: %s" % skipped if skipped else None
@@ -126,6 +127,26 @@ def main():
                         "skipped" if llamacpp_skipped else fmt(theirs, 2),
                         "" if llamacpp_skipped else fmt_ratio(ratio(ours, theirs))))
 
+    # The same llama2.c checkpoint (f32) through ours and the plain C run.c anchor.
+    anchor_builds = sorted({r.get("isa") for r in rows if r.get("impl") == "c-anchor"})
+    if anchor_builds:
+        print()
+        header = "%-34s %3s %10s %12s %8s" % ("same llama2.c .bin (f32) vs plain C", "thr", "ours",
+                                               "C anchor", "ratio")
+        print(header)
+        print("-" * len(header))
+        for t in threads:
+            ours = pick("ours", "decode", "F32", t)
+            for isa in anchor_builds:
+                theirs = max([r["tok_s"] for r in rows if r.get("impl") == "c-anchor"
+                              and r.get("isa") == isa and r.get("threads") == t] or [None],
+                             key=lambda v: -1 if v is None else v)
+                if theirs is None:
+                    continue
+                label = "decode tok/s, C %s" % ("-march=native" if isa != "sse" else "x86-64-v2")
+                print("%-34s %3d %10s %12s %8s" % (label, t, fmt(ours, 2), fmt(theirs, 2),
+                                                   fmt_ratio(ratio(ours, theirs))))
+
     # Decode against the memory bandwidth measured in the same run.
     threads_bw = threads if any(r.get("bench") == "memory_bandwidth" for r in rows) else []
     if threads_bw:
@@ -142,6 +163,12 @@ def main():
             "measured: read (copy %s GB/s)" % fmt(copy), t, "", "", "", fmt(bandwidth), ""))
         candidates = [("ours %s" % d, first("ours", "decode", d, t), pick("ours", "decode", d, t))
                       for d in ours_llama]
+        for isa in anchor_builds:
+            records = [r for r in rows if r.get("impl") == "c-anchor" and r.get("isa") == isa
+                       and r.get("threads") == t]
+            if records:
+                best = max(records, key=lambda r: r["tok_s"])
+                candidates.append(("C run.c anchor F32 (%s)" % isa, best, best["tok_s"]))
         if not anchor_note:
             candidates += [("PyTorch %s" % d, first("pytorch", "decode", d, t),
                             pick("pytorch", "decode", d, t)) for d in ("f32", "f32-mv", "bf16")]

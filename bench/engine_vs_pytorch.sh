@@ -5,6 +5,10 @@
 #     F16 (the same safetensors PyTorch loads), Q8_0 and Q4_0 (GGUF, the same
 #     weights quantised), PyTorch in f32 and bf16; decode also as GB/s of weights
 #     streamed against the memory bandwidth measured in the same run;
+#   - the same model as a llama2.c checkpoint (f32 .bin): decode with ours (the
+#     same file loaded by LlamaModel) against bench/c_anchor/llama2c_run, a plain
+#     C11 implementation of llama2.c's run.c algorithm (OpenMP over matmul rows),
+#     built with the repository's -march and with -march=native as `make runomp`;
 #   - BERT at MiniLM-L6 shape: embeddings (passages/s) and cross-encoder scores
 #     (pairs/s) at batch 32 x 128 tokens, both in f32 (PyTorch also in bf16).
 # Each figure is the best of a few repetitions (other work on the machine only
@@ -15,7 +19,7 @@
 #
 # Flags: --threads=1,2  --decode_tokens=16  --prompt_tokens=64  --repeats=2
 #        --work_dir=DIR (default: a fresh directory under $TMPDIR, removed after)
-#        --keep (keep the model files)  --skip_llama  --skip_encoder
+#        --keep (keep the model files)  --skip_llama  --skip_encoder  --skip_c_anchor
 #        --python=/usr/bin/python3
 #        --llamacpp=DIR: also run llama.cpp (bench/llamacpp_anchor.mjs) on the same
 #          GGUF files, from DIR/node_modules after
@@ -30,6 +34,7 @@ work_dir=""
 keep=0
 skip_llama=0
 skip_encoder=0
+skip_c_anchor=0
 python=/usr/bin/python3
 llamacpp=""
 for arg in "$@"; do
@@ -42,6 +47,7 @@ for arg in "$@"; do
     --keep) keep=1 ;;
     --skip_llama) skip_llama=1 ;;
     --skip_encoder) skip_encoder=1 ;;
+    --skip_c_anchor) skip_c_anchor=1 ;;
     --python=*) python="${arg#*=}" ;;
     --llamacpp=*) llamacpp="${arg#*=}" ;;
     *) echo "unknown flag ${arg}" >&2; exit 2 ;;
@@ -57,6 +63,8 @@ encoder_bench="${runfiles}/bench/encoder_bench"
 anchor="${runfiles}/bench/pytorch_anchor.py"
 llamacpp_anchor="${runfiles}/bench/llamacpp_anchor.mjs"
 table="${runfiles}/bench/compare_table.py"
+c_anchor="${runfiles}/bench/c_anchor/llama2c_run"
+c_anchor_native="${runfiles}/bench/c_anchor/llama2c_run_native"
 
 if [[ -z "${work_dir}" ]]; then
   work_dir="$(mktemp -d "${TMPDIR:-/tmp}/tessera_engine_vs_pytorch.XXXXXX")"
@@ -89,7 +97,12 @@ if [[ ${skip_llama} -eq 0 ]]; then
     --format=gguf --dtype=q8_0
   wait
   make_random "${work_dir}/tinyllama_q4_0.gguf" --arch=llama --shape=tinyllama-1.1b \
-    --format=gguf --dtype=q4_0
+    --format=gguf --dtype=q4_0 &
+  if [[ ${skip_c_anchor} -eq 0 ]]; then  # 4.4 GB of f32
+    make_random "${work_dir}/tinyllama_llama2c/model.bin" --arch=llama --shape=tinyllama-1.1b \
+      --format=llama2c --dtype=f32
+  fi
+  wait
 fi
 echo "models written in $((SECONDS - started)) s"
 
@@ -132,6 +145,23 @@ if [[ ${skip_llama} -eq 0 ]]; then
       --model="${work_dir}/tinyllama_q4_0.gguf"
   else
     echo '{"impl": "llama.cpp", "skipped": "not run; --llamacpp=DIR after cd DIR && npm install node-llama-cpp @node-llama-cpp/linux-x64"}' >> "${results}"
+  fi
+  if [[ ${skip_c_anchor} -eq 0 ]]; then
+    # Ours and the C anchor on the same llama2.c file, alternating per thread count.
+    # The anchor feeds its prompt one token at a time as run.c does, so it gets a
+    # short one (attention over a few more positions is noise at this size).
+    llama2c="${work_dir}/tinyllama_llama2c/model.bin"
+    for t in ${threads//,/ }; do
+      run "ours: decoder llama2.c f32, ${t} thread(s)" "${llama_bench}" --json --scalar=false \
+        --bandwidth=false --threads="${t}" --repeats="${repeats}" --prompt_tokens="${prompt_tokens}" \
+        --gen_tokens="${decode_tokens}" --model="${llama2c}"
+      for r in $(seq "${repeats}"); do
+        run "c anchor (-march of the build), ${t} thread(s)" "${c_anchor}" "${llama2c}" \
+          -t "${t}" -n "${decode_tokens}" -p 4
+        run "c anchor (-march=native), ${t} thread(s)" "${c_anchor_native}" "${llama2c}" \
+          -t "${t}" -n "${decode_tokens}" -p 4
+      done
+    done
   fi
   if [[ ${have_torch} -eq 1 ]]; then
     run "pytorch: decoder" "${python}" "${anchor}" --threads="${threads}" \

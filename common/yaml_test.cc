@@ -1,5 +1,7 @@
 #include "common/yaml.h"
 
+#include <string>
+
 #include "gtest/gtest.h"
 
 namespace tessera {
@@ -63,6 +65,47 @@ TEST(YamlTest, JsonTextKeepsJsonErrors) {
   ASSERT_TRUE(yaml.ok());
   EXPECT_EQ((*yaml)["a"][0], 1);
   EXPECT_FALSE(ParseJsonOrYaml("{\"a\": ", "x").ok());
+}
+
+// Levels of ten aliases each: `levels` lines expand to about 10^levels values.
+std::string AliasBomb(int levels) {
+  std::string bomb = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int level = 1; level < levels; ++level) {
+    const std::string previous = "*a" + std::to_string(level - 1);
+    bomb += "a" + std::to_string(level) + ": &a" + std::to_string(level) + " [";
+    for (int i = 0; i < 10; ++i) bomb += (i == 0 ? "" : ", ") + previous;
+    bomb += "]\n";
+  }
+  return bomb;
+}
+
+TEST(YamlTest, AliasExpansionIsBoundedByTheSizeOfTheText) {
+  // 4 levels: 11,110 values, inside the allowance.
+  absl::StatusOr<Json> small = ParseYaml(AliasBomb(4));
+  ASSERT_TRUE(small.ok()) << small.status();
+  EXPECT_EQ((*small)["a3"].size(), 10u);
+  // 5 levels: 111,110 values from 300 bytes. A flat limit of 2^20 values let such
+  // text cost seconds of CPU and ~90 MB before failing (found by graph_fuzzer).
+  for (int levels : {5, 10}) {
+    absl::StatusOr<Json> bomb = ParseYaml(AliasBomb(levels), "graph.yaml");
+    ASSERT_FALSE(bomb.ok()) << levels;
+    EXPECT_EQ(bomb.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(bomb.status().message().find("aliases"), std::string::npos) << bomb.status();
+  }
+}
+
+TEST(YamlTest, LargeDocumentsWithoutAliasesStillParse) {
+  // 100k values, above the alias allowance, within one value per byte.
+  std::string list = "[1";
+  for (int i = 1; i < 100000; ++i) list += ",1";
+  list += "]";
+  absl::StatusOr<Json> value = ParseYaml("values: " + list + "\n");
+  ASSERT_TRUE(value.ok()) << value.status();
+  EXPECT_EQ((*value)["values"].size(), 100000u);
+  // A moderate amount of aliasing stays well inside the allowance.
+  absl::StatusOr<Json> shared = ParseYaml("base: &b [1, 2, 3]\nx: [*b, *b, *b, *b]\n");
+  ASSERT_TRUE(shared.ok()) << shared.status();
+  EXPECT_EQ((*shared)["x"].size(), 4u);
 }
 
 }  // namespace

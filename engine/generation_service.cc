@@ -1,10 +1,16 @@
 #include "engine/generation_service.h"
 
 #include <chrono>
+#include <deque>
+#include <functional>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "common/grpc_status.h"
+#include "common/logging.h"
 #include "engine/chat_generation.h"
+#include "engine/serving/executor_factory.h"
 
 namespace tessera::engine {
 namespace {
@@ -93,7 +99,136 @@ double MillisSince(std::chrono::steady_clock::time_point start) {
       .count();
 }
 
+// The KV pool for `config`: kv_cache_mb of blocks, but no more than
+// max_running sequences of the whole context need.
+serving::KvCacheGeometry PoolGeometry(const llama::LlamaHParams& h,
+                                      const GeneratorServingConfig& config) {
+  serving::KvCacheGeometry geometry;
+  geometry.block_size = std::max(1, config.kv_block_size);
+  const int64_t block_bytes = int64_t{2} * h.num_layers * geometry.block_size * h.num_kv_heads *
+                              h.head_dim * static_cast<int64_t>(sizeof(float));
+  const int64_t by_memory = (int64_t{std::max(1, config.kv_cache_mb)} << 20) / block_bytes;
+  const int64_t per_sequence = (h.context_length + geometry.block_size - 1) / geometry.block_size;
+  const int64_t by_demand = per_sequence * std::max(1, config.max_running);
+  geometry.num_blocks = static_cast<int>(std::max<int64_t>(4, std::min(by_memory, by_demand)));
+  return geometry;
+}
+
 }  // namespace
+
+GenerationServiceImpl::GenerationServiceImpl(ServedModels models) : models_(std::move(models)) {
+  const GeneratorServingConfig& config = models_.generator_serving;
+  if (models_.generator == nullptr || !config.batching) return;
+  const serving::KvCacheGeometry geometry = PoolGeometry(models_.generator->hparams(), config);
+  auto executor = serving::NewExecutor(*models_.generator, geometry, config.device);
+  if (!executor.ok()) {
+    spdlog::warn("generator batching off: {}", executor.status().ToString());
+    return;
+  }
+  serving::ServingOptions options;
+  options.max_batch_tokens = config.max_batch_tokens;
+  options.max_running = config.max_running;
+  options.speculative_tokens = config.speculative_tokens;
+  const std::string device = (*executor)->device_name();
+  auto engine = serving::ServingEngine::Create(*models_.generator, std::move(*executor), options);
+  if (!engine.ok()) {
+    spdlog::warn("generator batching off: {}", engine.status().ToString());
+    return;
+  }
+  serving_ = std::move(*engine);
+  spdlog::info("generator batching on {}: {} KV blocks of {} positions", device,
+               geometry.num_blocks, geometry.block_size);
+}
+
+GenerationServiceImpl::~GenerationServiceImpl() = default;
+
+absl::StatusOr<serving::Completion> GenerationServiceImpl::GenerateBatched(
+    grpc::ServerContext* context, const std::vector<int32_t>& prompt,
+    const llama::SamplingOptions& options,
+    const std::function<bool(const serving::StreamedToken&)>& on_token) {
+  // Tokens pass from the engine's thread to this one through a queue, so a
+  // slow client never holds up the batch.
+  struct Channel {
+    absl::Mutex mu;
+    std::deque<serving::StreamedToken> tokens ABSL_GUARDED_BY(mu);
+  };
+  auto channel = std::make_shared<Channel>();
+  serving::SubmitOptions submit;
+  const auto deadline = context->deadline();
+  if (deadline < std::chrono::system_clock::now() + std::chrono::hours(24 * 365)) {
+    submit.deadline = absl::FromChrono(deadline);
+  }
+  if (on_token) {
+    submit.on_token = [channel](const serving::StreamedToken& token) {
+      absl::MutexLock lock(&channel->mu);
+      channel->tokens.push_back(token);
+      return true;
+    };
+  }
+  auto request = serving_->Submit(prompt, options, std::move(submit));
+  if (!request.ok()) return request.status();
+  bool cancelled = false;
+  auto drain = [&] {
+    std::deque<serving::StreamedToken> ready;
+    {
+      absl::MutexLock lock(&channel->mu);
+      ready.swap(channel->tokens);
+    }
+    for (const serving::StreamedToken& token : ready) {
+      if (!cancelled && on_token && !on_token(token)) {
+        cancelled = true;
+        (*request)->Cancel();
+      }
+    }
+  };
+  while (!(*request)->WaitFor(absl::Milliseconds(on_token ? 5 : 20))) {
+    drain();
+    if (!cancelled && context->IsCancelled()) {
+      cancelled = true;
+      (*request)->Cancel();
+    }
+  }
+  drain();
+  serving::Completion completion = (*request)->Wait();
+  if (!completion.status.ok()) return completion.status;
+  return completion;
+}
+
+grpc::Status GenerationServiceImpl::RunGenerator(grpc::ServerContext* context,
+                                                 const std::vector<int32_t>& prompt,
+                                                 const llama::SamplingOptions& options,
+                                                 const llama::TokenCallback& on_token,
+                                                 double* queue_ms,
+                                                 llama::GenerationResult* result) {
+  if (serving_ != nullptr) {
+    std::function<bool(const serving::StreamedToken&)> stream;
+    if (on_token) {
+      stream = [&on_token](const serving::StreamedToken& streamed) {
+        return on_token(streamed.token);
+      };
+    }
+    auto completion = GenerateBatched(context, prompt, options, stream);
+    if (completion.ok()) {
+      *queue_ms += completion->queue_ms;
+      if (completion->deadline_exceeded) {
+        return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "deadline passed during generation");
+      }
+      *result = std::move(completion->result);
+      return grpc::Status::OK;
+    }
+    if (completion.status().code() != absl::StatusCode::kResourceExhausted) {
+      return ToGrpcStatus(completion.status());
+    }
+    // Larger than the KV pool: generate it on its own below.
+  }
+  auto generated = models_.generator->Generate(
+      prompt, options,
+      on_token ? on_token
+               : [context](const llama::GeneratedToken&) { return !context->IsCancelled(); });
+  if (!generated.ok()) return ToGrpcStatus(generated.status());
+  *result = std::move(*generated);
+  return grpc::Status::OK;
+}
 
 grpc::Status GenerationServiceImpl::Generate(grpc::ServerContext* context,
                                              const generation::v1::GenerateRequest* request,
@@ -110,10 +245,11 @@ grpc::Status GenerationServiceImpl::Generate(grpc::ServerContext* context,
   if (!options.ok()) return ToGrpcStatus(options.status());
   auto prompt = PromptIds(*models_.generator, *request);
   if (!prompt.ok()) return ToGrpcStatus(prompt.status());
-  const double queue_ms = MillisSince(start);
-  auto result = models_.generator->Generate(
-      *prompt, *options, [context](const llama::GeneratedToken&) { return !context->IsCancelled(); });
-  if (!result.ok()) return ToGrpcStatus(result.status());
+  double queue_ms = MillisSince(start);
+  llama::GenerationResult generated;
+  grpc::Status run = RunGenerator(context, *prompt, *options, nullptr, &queue_ms, &generated);
+  if (!run.ok()) return run;
+  const llama::GenerationResult* result = &generated;
   response->set_request_id(request->request_id());
   response->set_model(models_.generator_name);
   response->set_text(result->text);
@@ -143,23 +279,25 @@ grpc::Status GenerationServiceImpl::GenerateStream(
   if (!options.ok()) return ToGrpcStatus(options.status());
   auto prompt = PromptIds(*models_.generator, *request);
   if (!prompt.ok()) return ToGrpcStatus(prompt.status());
-  const double queue_ms = MillisSince(start);
+  double queue_ms = MillisSince(start);
   const bool with_logprobs = options->logprobs;
   bool client_gone = false;
-  auto result = models_.generator->Generate(
-      *prompt, *options, [&](const llama::GeneratedToken& token) {
-        generation::v1::GenerateStreamResponse chunk;
-        chunk.set_request_id(request->request_id());
-        FillToken(*models_.generator, token.token, token.text_delta, token.logprob,
-                  token.top_logprobs, with_logprobs, chunk.add_tokens());
-        chunk.set_elapsed_ms(MillisSince(start));
-        if (context->IsCancelled() || !writer->Write(chunk)) {
-          client_gone = true;
-          return false;
-        }
-        return true;
-      });
-  if (!result.ok()) return ToGrpcStatus(result.status());
+  auto write_token = [&](const llama::GeneratedToken& token) {
+    generation::v1::GenerateStreamResponse chunk;
+    chunk.set_request_id(request->request_id());
+    FillToken(*models_.generator, token.token, token.text_delta, token.logprob,
+              token.top_logprobs, with_logprobs, chunk.add_tokens());
+    chunk.set_elapsed_ms(MillisSince(start));
+    if (context->IsCancelled() || !writer->Write(chunk)) {
+      client_gone = true;
+      return false;
+    }
+    return true;
+  };
+  llama::GenerationResult generated;
+  grpc::Status run = RunGenerator(context, *prompt, *options, write_token, &queue_ms, &generated);
+  if (!run.ok()) return run;
+  const llama::GenerationResult* result = &generated;
   if (client_gone) return grpc::Status(grpc::StatusCode::CANCELLED, "client went away");
   generation::v1::GenerateStreamResponse last;
   last.set_request_id(request->request_id());
@@ -255,7 +393,8 @@ grpc::Status GenerationServiceImpl::ListModels(grpc::ServerContext* context,
     info->set_path(models_.generator_path);
     info->set_dtype(std::string(model::DTypeName(models_.generator->weight_type())));
     info->set_context_length(hp.context_length);
-    info->set_device("cpu");
+    const std::string device = serving_ != nullptr ? serving_->executor().device_name() : "";
+    info->set_device(device.rfind("cuda", 0) == 0 ? device : "cpu");
   }
   for (const auto& [encoder, name, path, role] :
        {std::tuple{models_.embedder, models_.embedder_name, models_.embedder_path, "embedder"},

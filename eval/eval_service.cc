@@ -27,6 +27,10 @@ absl::StatusOr<std::unique_ptr<EvalServiceImpl>> EvalServiceImpl::Open(
   jobs.reports_dir = options.data_dir + "/eval-reports";
   if (options.models != nullptr) jobs.models = options.models;
   jobs.retriever = options.retriever;
+  jobs.graphs = options.graphs;
+  // Specs arrive over the network: their dataset files stay inside the roots.
+  jobs.dataset_roots = options.dataset_roots;
+  if (jobs.dataset_roots->empty()) jobs.dataset_roots->push_back(options.data_dir + "/datasets");
   auto manager = JobManager::Open(std::move(jobs));
   if (!manager.ok()) return manager.status();
   return std::make_unique<EvalServiceImpl>(*std::move(manager));

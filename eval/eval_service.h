@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "eval/job_manager.h"
@@ -20,6 +21,10 @@ struct EvalServiceOptions {
   // the registry its agents use.
   std::shared_ptr<agents::ModelRegistry> models;
   std::shared_ptr<agents::Retriever> retriever;  // For RAG targets.
+  std::shared_ptr<GraphRunner> graphs;           // For agent-graph targets.
+  // Directories whose files job specs may name as datasets (jsonl_path,
+  // qrels_path); empty: <data_dir>/datasets only. Paths outside are refused.
+  std::vector<std::string> dataset_roots;
 };
 
 class EvalServiceImpl final : public v1::EvalService::Service {

@@ -67,26 +67,6 @@ absl::Status Corrupt(absl::string_view what) {
   return absl::DataLossError(absl::StrCat("eval store: cannot decode ", what));
 }
 
-// BEGIN IMMEDIATE on construction; rolls back unless Commit() succeeded.
-class Transaction {
- public:
-  explicit Transaction(SqliteDatabase* db) : db_(db), begun_(db->Begin()) {}
-  ~Transaction() {
-    if (begun_.ok() && !committed_) db_->Rollback();
-  }
-  const absl::Status& begun() const { return begun_; }
-  absl::Status Commit() {
-    absl::Status status = db_->Commit();
-    committed_ = status.ok();
-    return status;
-  }
-
- private:
-  SqliteDatabase* db_;
-  absl::Status begun_;
-  bool committed_ = false;
-};
-
 absl::StatusOr<StoredJob> JobFromRow(const SqliteStatement& row) {
   StoredJob stored;
   v1::Job& job = stored.job;
@@ -135,7 +115,7 @@ absl::StatusOr<std::unique_ptr<EvalStore>> EvalStore::Open(const std::string& pa
 absl::StatusOr<std::string> EvalStore::PutDataset(const Cases& cases) {
   const std::string id = ContentHash(cases);
   absl::MutexLock lock(&mu_);
-  Transaction transaction(db_.get());
+  SqliteTransaction transaction(db_.get());
   if (!transaction.begun().ok()) return transaction.begun();
   auto exists = db_->Prepare("SELECT 1 FROM eval_datasets WHERE id = ?1");
   if (!exists.ok()) return exists.status();
@@ -279,7 +259,7 @@ absl::StatusOr<v1::Job> EvalStore::UpdateJob(const std::string& id, v1::JobState
 absl::Status EvalStore::SaveJudgeSteps(const std::string& id, const Json& steps,
                                        const agents::Usage& usage) {
   absl::MutexLock lock(&mu_);
-  Transaction transaction(db_.get());
+  SqliteTransaction transaction(db_.get());
   if (!transaction.begun().ok()) return transaction.begun();
   auto jobs = ReadJobs("id = ?1", {id});
   if (!jobs.ok()) return jobs.status();
@@ -298,7 +278,7 @@ absl::StatusOr<v1::Job> EvalStore::RecordCase(const std::string& job_id, int64_t
                                               const v1::CaseResult& result, bool failed,
                                               const std::vector<v1::ReviewItem>& review) {
   absl::MutexLock lock(&mu_);
-  Transaction transaction(db_.get());
+  SqliteTransaction transaction(db_.get());
   if (!transaction.begun().ok()) return transaction.begun();
   auto jobs = ReadJobs("id = ?1", {job_id});
   if (!jobs.ok()) return jobs.status();

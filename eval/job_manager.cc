@@ -1,5 +1,6 @@
 #include "eval/job_manager.h"
 
+#include "eval/dataset_paths.h"
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <spdlog/spdlog.h>
@@ -12,6 +13,7 @@
 #include "common/hash.h"
 #include "eval/calibration.h"
 #include "eval/dataset.h"
+#include "eval/dataset_paths.h"
 #include "eval/job_spec.h"
 #include "eval/judges.h"
 
@@ -106,6 +108,7 @@ void JobManager::StartRunner(const std::string& id) {
     resources.store = store_.get();
     resources.models = options_.models;
     resources.retriever = options_.retriever;
+    resources.graphs = options_.graphs;
     resources.reports_dir = options_.reports_dir;
     resources.clock = options_.clock;
     resources.sleep = options_.sleep;
@@ -130,9 +133,15 @@ absl::StatusOr<v1::Job> JobManager::CreateJob(const std::string& tenant,
     spec = *std::move(parsed);
   }
   if (absl::Status valid = ValidateJobSpec(spec); !valid.ok()) return valid;
-  if (absl::Status models = CheckJobModels(spec, *options_.models, options_.retriever.get());
+  if (absl::Status models =
+          CheckJobModels(spec, *options_.models, options_.retriever.get(), options_.graphs.get());
       !models.ok()) {
     return models;
+  }
+  if (spec.target().kind_case() == v1::Target::kGraphId) {
+    if (absl::Status graph = options_.graphs->CheckGraph(tenant, spec.target().graph_id()); !graph.ok()) {
+      return graph;
+    }
   }
   Cases cases;
   if (!spec.dataset().dataset_id().empty()) {
@@ -146,6 +155,10 @@ absl::StatusOr<v1::Job> JobManager::CreateJob(const std::string& tenant,
       cases.resize(spec.dataset().max_cases());
     }
   } else {
+    if (options_.dataset_roots.has_value()) {
+      absl::Status confined = ConfineDatasetPaths(*options_.dataset_roots, spec.mutable_dataset());
+      if (!confined.ok()) return confined;
+    }
     auto resolved = ResolveDataset(spec.dataset());
     if (!resolved.ok()) return resolved.status();
     cases = *std::move(resolved);

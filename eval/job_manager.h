@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,8 +26,12 @@ struct JobManagerOptions {
   std::string reports_dir;  // "" = no report files.
   std::shared_ptr<agents::ModelRegistry> models = std::make_shared<agents::ModelRegistry>();
   std::shared_ptr<agents::Retriever> retriever;
+  std::shared_ptr<GraphRunner> graphs;  // agent-graph targets; null: refused
   const gateway::Clock* clock = gateway::Clock::Real();
   std::function<void(absl::Duration)> sleep;
+  // Dataset files (jsonl_path, qrels_path) must lie inside one of these
+  // (eval/dataset_paths.h); nullopt: any path (trusted in-process callers).
+  std::optional<std::vector<std::string>> dataset_roots;
 };
 
 class JobManager {

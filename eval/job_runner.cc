@@ -133,7 +133,7 @@ struct CaseOutcome {
 }  // namespace
 
 absl::Status CheckJobModels(const v1::JobSpec& spec, const agents::ModelRegistry& models,
-                            const agents::Retriever* retriever) {
+                            const agents::Retriever* retriever, const GraphRunner* graphs) {
   for (const v1::Judge& judge : spec.judges()) {
     auto model = FindModel(models, judge.model(), absl::StrCat("judge \"", JudgeName(judge), "\""));
     if (!model.ok()) return model.status();
@@ -148,6 +148,9 @@ absl::Status CheckJobModels(const v1::JobSpec& spec, const agents::ModelRegistry
   }
   if (spec.target().has_rag() && retriever == nullptr) {
     return absl::FailedPreconditionError("target.rag: this server has no retriever");
+  }
+  if (spec.target().kind_case() == v1::Target::kGraphId && graphs == nullptr) {
+    return absl::FailedPreconditionError("target.graph_id: this server runs no agent graphs");
   }
   return absl::OkStatus();
 }
@@ -238,6 +241,18 @@ absl::StatusOr<CaseOutcome> EvaluateCase(const JobRunner::Plan& plan, const JobR
         if (ranking.size() < kRankingDepth && seen.insert(id).second) ranking.push_back(std::move(id));
       }
       have_ranking = true;
+    }
+  }
+  if (c.output().empty() && spec.target().kind_case() == v1::Target::kGraphId) {
+    auto ran = resources.graphs->Run(plan.stored.tenant, spec.target().graph_id(), c);
+    if (ran.ok()) {
+      c.set_output(ran->output);
+      if (c.contexts_size() == 0) {
+        for (const std::string& context : ran->contexts) c.add_contexts(context);
+      }
+      AddUsage(ran->usage, &usage);
+    } else {
+      note("target", ran.status());
     }
   }
   if (errors.empty() && c.output().empty() && HasGeneratingTarget(spec.target())) {
@@ -342,7 +357,8 @@ absl::Status JobRunner::Execute() {
   if (!cases.ok()) return cases.status();
   plan->cases = *std::move(cases);
 
-  absl::Status models = CheckJobModels(spec, *resources_.models, resources_.retriever.get());
+  absl::Status models =
+      CheckJobModels(spec, *resources_.models, resources_.retriever.get(), resources_.graphs.get());
   if (!models.ok()) return models;
   for (const v1::Judge& judge : spec.judges()) plan->judge_models.push_back(resources_.models->Find(judge.model()));
   plan->metrics_model = resources_.models->Find(spec.metrics_model());

@@ -24,6 +24,7 @@
 #include "agents/retriever.h"
 #include "eval/calibration.h"
 #include "eval/eval_store.h"
+#include "eval/graph_target.h"
 #include "gateway/clock.h"
 
 namespace tessera::eval {
@@ -32,6 +33,7 @@ struct JobResources {
   EvalStore* store = nullptr;
   std::shared_ptr<agents::ModelRegistry> models;
   std::shared_ptr<agents::Retriever> retriever;  // For RAG targets; may be null.
+  std::shared_ptr<GraphRunner> graphs;           // For agent-graph targets; may be null.
   // Reports go to <reports_dir>/<job id>/; "" writes none.
   std::string reports_dir;
   // Time for the rate limit; tests pass a fake clock and a sleep that advances it.
@@ -45,7 +47,7 @@ using JobProgress = std::function<void(const v1::Job&)>;
 // The models a job needs, checked before it is created: FailedPrecondition
 // naming the judge, metric or target whose model the registry lacks.
 absl::Status CheckJobModels(const v1::JobSpec& spec, const agents::ModelRegistry& models,
-                            const agents::Retriever* retriever);
+                            const agents::Retriever* retriever, const GraphRunner* graphs = nullptr);
 
 // Summarises a job whose cases are all recorded, writes its reports (when
 // `reports_dir` is set) and marks it SUCCEEDED, or FAILED when every case failed.

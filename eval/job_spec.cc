@@ -133,8 +133,8 @@ absl::Status ValidateJobSpec(const v1::JobSpec& spec) {
           absl::StrCat("metrics[", i, "]: ", MetricName(spec.metrics(i)), " is listed twice"));
     }
   }
-  if (spec.target().kind_case() == v1::Target::kGraphId) {
-    return absl::UnimplementedError("target.graph_id: agent-graph targets are not supported yet");
+  if (spec.target().kind_case() == v1::Target::kGraphId && spec.target().graph_id().empty()) {
+    return absl::InvalidArgumentError("target.graph_id: name the agent graph");
   }
   if (spec.target().has_rag()) {
     if (spec.target().rag().collection().empty()) {

@@ -78,7 +78,9 @@ TEST(JobSpecTest, ValidationNamesTheProblem) {
   EXPECT_NE(ValidateJobSpec(spec).message().find("judges[2].kind"), std::string::npos);
   spec.mutable_judges()->RemoveLast();
   spec.mutable_target()->set_graph_id("g");
-  EXPECT_EQ(ValidateJobSpec(spec).code(), absl::StatusCode::kUnimplemented);
+  EXPECT_TRUE(ValidateJobSpec(spec).ok());  // checked against the agents service at creation
+  spec.mutable_target()->set_graph_id("");
+  EXPECT_NE(ValidateJobSpec(spec).message().find("target.graph_id"), std::string::npos);
   spec.mutable_target()->mutable_rag()->set_top_k(3);
   EXPECT_NE(ValidateJobSpec(spec).message().find("collection"), std::string::npos);
 }

@@ -18,6 +18,7 @@
 #include "gateway/model_router.h"
 #include "gateway/rate_limiter.h"
 #include "gateway/response_cache.h"
+#include "gateway/traffic_observer.h"
 #include "gateway/usage_ledger.h"
 #include "tessera/generation/v1/generation.pb.h"
 
@@ -31,6 +32,8 @@ struct GatewayParts {
   RateLimiter* limiter = nullptr;
   UsageLedger* usage = nullptr;
   FeedbackStore* feedback = nullptr;
+  // Told of every completed routed generation (online evaluation); may be null.
+  TrafficObserver* traffic_observer = nullptr;
   // A number that changes with every write to the searchable data (the ingest
   // log head), so cached search-based answers never outlive a write.
   std::function<absl::StatusOr<int64_t>()> data_version;

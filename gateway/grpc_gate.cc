@@ -3,6 +3,7 @@
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/message_lite.h>
 #include <grpcpp/impl/rpc_service_method.h>
+#include <grpcpp/support/byte_buffer.h>
 #include <grpcpp/support/method_handler.h>
 #include <openssl/rand.h>
 
@@ -14,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/tenant.h"
+#include "gateway/trace_context.h"
 
 namespace tessera::gateway {
 namespace {
@@ -51,12 +53,33 @@ class GateInterceptor : public grpc::experimental::Interceptor {
             grpc::experimental::InterceptionHookPoints::POST_RECV_INITIAL_METADATA)) {
       auto* metadata = methods->GetRecvInitialMetadata();
       // Health checking and reflection stay open (load balancers, tooling).
-      if (metadata != nullptr && method_.rfind("/grpc.", 0) != 0) Decide(metadata);
+      if (metadata != nullptr && method_.rfind("/grpc.", 0) != 0) {
+        Trace(metadata);
+        Decide(metadata);
+      }
+    }
+    if (span_ != nullptr && methods->QueryInterceptionHookPoint(
+                                grpc::experimental::InterceptionHookPoints::PRE_SEND_STATUS)) {
+      span_->set_status(absl::StatusCodeToString(
+          static_cast<absl::StatusCode>(methods->GetSendStatus().error_code())));
     }
     methods->Proceed();
   }
 
  private:
+  // This call's span, a child of the caller's traceparent (or a new trace);
+  // the header is rewritten to name this span, so every hop made on behalf of
+  // the call (forwarded services, model backends) becomes its child. Logged
+  // when the call ends (the interceptor's destruction); cancelled calls send
+  // no status and keep "CANCELLED".
+  void Trace(std::multimap<grpc::string_ref, grpc::string_ref>* metadata) {
+    span_ = std::make_unique<Span>(method_, Header(*metadata, kTraceparentHeader));
+    span_->set_status("CANCELLED");
+    traceparent_ = span_->traceparent();
+    metadata->erase(grpc::string_ref(kTraceparentHeader));
+    metadata->emplace(grpc::string_ref(kTraceparentHeader), grpc::string_ref(traceparent_));
+  }
+
   void Decide(std::multimap<grpc::string_ref, grpc::string_ref>* metadata) {
     CallerCredentials credentials;
     credentials.authorization = Header(*metadata, "authorization");
@@ -93,7 +116,8 @@ class GateInterceptor : public grpc::experimental::Interceptor {
   RequestGate* gate_;
   const std::string* secret_;
   const std::string method_;
-  std::string tenant_, key_id_, role_, decision_;
+  std::string tenant_, key_id_, role_, decision_, traceparent_;
+  std::unique_ptr<Span> span_;
 };
 
 class GateInterceptorFactory : public grpc::experimental::ServerInterceptorFactoryInterface {
@@ -118,7 +142,8 @@ void SendStatus(const std::string& message, const MethodHandler::HandlerParamete
 // A service method's handler behind the admission check.
 class GatedHandler : public MethodHandler {
  public:
-  GatedHandler(MethodHandler* inner, const std::string* secret) : inner_(inner), secret_(secret) {}
+  GatedHandler(MethodHandler* inner, const std::string* secret, bool raw_requests)
+      : inner_(inner), secret_(secret), raw_requests_(raw_requests) {}
 
   void RunHandler(const HandlerParameter& param) override {
     int64_t retry_ms = 0;
@@ -135,7 +160,11 @@ class GatedHandler : public MethodHandler {
     // streaming) and only its RunHandler would destroy it. Generated messages
     // derive from MessageLite, whose destructor is virtual.
     if (param.request != nullptr) {
-      static_cast<google::protobuf::MessageLite*>(param.request)->~MessageLite();
+      if (raw_requests_) {
+        static_cast<grpc::ByteBuffer*>(param.request)->~ByteBuffer();
+      } else {
+        static_cast<google::protobuf::MessageLite*>(param.request)->~MessageLite();
+      }
     }
     const std::string& message = refusal.error_message();
     switch (refusal.error_code()) {
@@ -181,6 +210,7 @@ class GatedHandler : public MethodHandler {
 
   MethodHandler* inner_;
   const std::string* secret_;
+  const bool raw_requests_;
 };
 
 // grpc::Service keeps its method table private and gives handlers only to
@@ -194,7 +224,7 @@ struct HandlerAccess : grpc::Service {
 class GatedService : public grpc::Service {
  public:
   GatedService(grpc::Service* inner, const google::protobuf::ServiceDescriptor& descriptor,
-               const std::string* secret) {
+               const std::string* secret, bool raw_requests) {
     // RpcMethod keeps the name's pointer: the strings must not move.
     names_.reserve(descriptor.method_count());
     for (int i = 0; i < descriptor.method_count(); ++i) {
@@ -210,7 +240,7 @@ class GatedService : public grpc::Service {
       }
       // Generated services add their methods in declaration order.
       AddMethod(new grpc::internal::RpcServiceMethod(
-          names_.back().c_str(), type, new GatedHandler(HandlerAccess::Of(inner, i), secret)));
+          names_.back().c_str(), type, new GatedHandler(HandlerAccess::Of(inner, i), secret, raw_requests)));
     }
   }
 
@@ -232,7 +262,8 @@ GrpcGate::NewInterceptorFactory() {
 }
 
 absl::StatusOr<std::unique_ptr<grpc::Service>> GrpcGate::Wrap(grpc::Service* service,
-                                                              const std::string& full_name) {
+                                                              const std::string& full_name,
+                                                              bool raw_requests) {
   const google::protobuf::ServiceDescriptor* descriptor =
       google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(full_name);
   if (descriptor == nullptr) {
@@ -243,7 +274,7 @@ absl::StatusOr<std::unique_ptr<grpc::Service>> GrpcGate::Wrap(grpc::Service* ser
     return absl::InvalidArgumentError(
         absl::StrCat("service \"", full_name, "\" must be synchronous to be gated"));
   }
-  return std::unique_ptr<grpc::Service>(new GatedService(service, *descriptor, &secret_));
+  return std::unique_ptr<grpc::Service>(new GatedService(service, *descriptor, &secret_, raw_requests));
 }
 
 }  // namespace tessera::gateway

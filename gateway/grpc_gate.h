@@ -44,8 +44,11 @@ class GrpcGate {
   // `service` (a synchronous service, owned by the caller; it must outlive the
   // result) behind the gate. `full_name` is the generated service's
   // service_full_name(); NotFound when no such service is linked in.
+  // `raw_requests`: the service's handlers take grpc::ByteBuffer requests (a
+  // ForwardingService) rather than generated messages.
   absl::StatusOr<std::unique_ptr<grpc::Service>> Wrap(grpc::Service* service,
-                                                      const std::string& full_name);
+                                                      const std::string& full_name,
+                                                      bool raw_requests = false);
 
   template <typename GeneratedService>
   absl::StatusOr<std::unique_ptr<grpc::Service>> Wrap(typename GeneratedService::Service* service) {

@@ -1,5 +1,7 @@
 #include "gateway/model_backend.h"
 
+#include "gateway/trace_context.h"
+
 #include <grpcpp/client_context.h>
 
 #include <algorithm>
@@ -23,6 +25,15 @@ using tessera::generation::v1::GenerationService;
 bool Retryable(const absl::Status& status) {
   return absl::IsUnavailable(status) || absl::IsResourceExhausted(status) ||
          absl::IsAborted(status);
+}
+
+// The served call's traceparent (the router's span, set by its gate), for the
+// backend call it makes.
+std::string IncomingTraceparent(const BackendCall& call) {
+  if (call.parent == nullptr) return "";
+  const auto& metadata = call.parent->client_metadata();
+  auto it = metadata.find(kTraceparentHeader);
+  return it == metadata.end() ? "" : std::string(it->second.data(), it->second.size());
 }
 
 class GrpcModelBackend : public ModelBackend {
@@ -84,6 +95,8 @@ class GrpcModelBackend : public ModelBackend {
                                : std::make_unique<grpc::ClientContext>();
     absl::Time deadline = std::min(call.deadline, absl::Now() + config_.timeout);
     context->set_deadline(absl::ToChronoTime(deadline));
+    const std::string traceparent = IncomingTraceparent(call);
+    if (!traceparent.empty()) context->AddMetadata(kTraceparentHeader, traceparent);
     return context;
   }
 
@@ -113,12 +126,14 @@ class OpenAiModelBackend : public ModelBackend {
   explicit OpenAiModelBackend(std::unique_ptr<OpenAiClient> client) : client_(std::move(client)) {}
 
   absl::StatusOr<GenerateResponse> Generate(const GenerateRequest& request,
-                                            const BackendCall&) override {
+                                            const BackendCall& call) override {
+    ScopedTraceparent trace(IncomingTraceparent(call));
     return client_->Generate(request);
   }
 
   absl::Status GenerateStream(const GenerateRequest& request, const BackendCall& call,
                               const StreamCallback& on_chunk) override {
+    ScopedTraceparent trace(IncomingTraceparent(call));
     // The HTTP transfer stops when the served gRPC call is cancelled.
     return client_->GenerateStream(request, [&](const GenerateStreamResponse& chunk) {
       if (call.parent != nullptr && call.parent->IsCancelled()) return false;
@@ -126,7 +141,8 @@ class OpenAiModelBackend : public ModelBackend {
     });
   }
 
-  absl::StatusOr<EmbedResponse> Embed(const EmbedRequest& request, const BackendCall&) override {
+  absl::StatusOr<EmbedResponse> Embed(const EmbedRequest& request, const BackendCall& call) override {
+    ScopedTraceparent trace(IncomingTraceparent(call));
     return client_->Embed(request);
   }
 

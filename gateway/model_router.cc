@@ -25,6 +25,8 @@ constexpr char kFallbacks[] = "tessera_gateway_fallbacks_total";
 constexpr char kCircuitRejections[] = "tessera_gateway_circuit_rejections_total";
 constexpr char kShadowCalls[] = "tessera_gateway_shadow_calls_total";
 constexpr char kTimeToFirstToken[] = "tessera_gateway_ttft_seconds";
+constexpr char kUnhealthySkips[] = "tessera_gateway_unhealthy_skips_total";
+constexpr char kCanaryShare[] = "tessera_gateway_canary_share";
 
 constexpr int kShadowWorkers = 2;
 // A mirrored call never outlives this, whatever the backend's timeout.
@@ -88,6 +90,22 @@ absl::StatusOr<std::unique_ptr<ModelRouter>> ModelRouter::Create(const RouterCon
     if (!put.ok()) return put;
     for (const RouteTarget& target : route.targets()) mirrors |= target.shadow();
   }
+  for (const auto& [route_name, options] : config.canaries) {
+    auto state = std::make_unique<CanaryState>(options, clock);
+    for (const Route& route : config.routes) {
+      if (route.name() == route_name) state->base = route;
+    }
+    state->baseline = options.baseline_backend;
+    for (const RouteTarget& target : state->base.targets()) {
+      if (state->baseline.empty() && !target.shadow() && target.backend() != options.canary_backend) {
+        state->baseline = target.backend();
+      }
+    }
+    CanaryState& added = *state;
+    router->canaries_[route_name] = std::move(state);
+    // The first step's share from the start.
+    router->EvaluateCanary(route_name, added);
+  }
   if (mirrors) {
     for (int i = 0; i < kShadowWorkers; ++i) {
       router->shadow_workers_.emplace_back([self = router.get()] { self->ShadowWorker(); });
@@ -111,6 +129,8 @@ ModelRouter::ModelRouter(const RouterConfig& config, BackendMap backends, const 
     metrics_->Describe(kCircuitRejections, "Backends skipped because their circuit was open.");
     metrics_->Describe(kShadowCalls, "Mirrored (shadow) calls by outcome.");
     metrics_->Describe(kTimeToFirstToken, "Time to the first streamed token, seconds.");
+    metrics_->Describe(kUnhealthySkips, "Backends skipped because they failed health checks.");
+    metrics_->Describe(kCanaryShare, "The canary's current share of its route's traffic.");
   }
 }
 
@@ -181,9 +201,21 @@ absl::Status ModelRouter::RunAttempts(const Plan& plan, const RoutedCall& call,
   absl::Status last;
   std::string last_backend;
   int tried = 0;
+  // When every attempt failed its checks, try them anyway rather than fail
+  // without a call (the checks may lag a recovery).
+  const bool skip_unhealthy = health_ != nullptr && AnyHealthy(plan.attempts);
   for (const RouteTarget& target : plan.attempts) {
     auto found = backends_.find(target.backend());
     if (found == backends_.end()) continue;  // validated at Create; defensive
+    if (skip_unhealthy && !health_->IsHealthy(target.backend())) {
+      Count(kUnhealthySkips, {{"backend", target.backend()}});
+      if (last.ok()) {
+        last = absl::UnavailableError(
+            absl::StrCat("backend \"", target.backend(), "\" fails its health checks"));
+        last_backend = target.backend();
+      }
+      continue;
+    }
     CircuitBreaker* breaker = breakers_.ForBackend(target.backend());
     if (!breaker->Allow()) {
       Count(kCircuitRejections, {{"backend", target.backend()}});
@@ -207,6 +239,9 @@ absl::Status ModelRouter::RunAttempts(const Plan& plan, const RoutedCall& call,
       metrics_->ObserveSeconds(kBackendLatency, {{"backend", target.backend()}}, seconds);
     }
     const bool failed = IsBackendFailure(status);
+    if (!plan.route.empty()) {
+      RecordForCanary(plan.route, target.backend(), status, absl::Seconds(seconds));
+    }
     // A caller error or a cancelled call says nothing bad about the backend.
     if (failed) {
       breaker->RecordFailure();
@@ -359,7 +394,8 @@ std::vector<tessera::gateway::v1::Backend> ModelRouter::Backends() {
     backend.set_address(config.kind == BackendKind::kLocal ? "in-process" : config.address);
     CircuitState state = breakers_.ForBackend(config.name)->state();
     backend.set_circuit_state(CircuitStateName(state));
-    backend.set_healthy(state != CircuitState::kOpen);
+    backend.set_healthy(state != CircuitState::kOpen &&
+                        (health_ == nullptr || health_->IsHealthy(config.name)));
     out.push_back(std::move(backend));
   }
   return out;
@@ -376,6 +412,89 @@ int64_t ModelRouter::CostMicros(absl::string_view backend,
     return (micros + 999) / 1000;
   }
   return 0;
+}
+
+bool ModelRouter::AnyHealthy(const std::vector<RouteTarget>& attempts) const {
+  for (const RouteTarget& target : attempts) {
+    if (health_->IsHealthy(target.backend())) return true;
+  }
+  return false;
+}
+
+void ModelRouter::AddHealthTargets(const RouterConfig& config, HealthChecker* health) {
+  for (const BackendConfig& backend : config.backends) {
+    if (backend.kind == BackendKind::kGrpc) {
+      health->AddGrpc(backend.name,
+                      grpc::CreateChannel(backend.address, grpc::InsecureChannelCredentials()));
+    } else if (backend.kind == BackendKind::kOpenAi && !backend.health_path.empty()) {
+      health->AddHttp(backend.name, HealthUrl(backend.address, backend.health_path));
+    }
+  }
+}
+
+void ModelRouter::SetQualitySignal(std::shared_ptr<QualitySignal> quality) {
+  absl::MutexLock lock(&quality_mu_);
+  quality_ = std::move(quality);
+}
+
+void ModelRouter::RecordForCanary(const std::string& route, const std::string& backend,
+                                  const absl::Status& status, absl::Duration latency) {
+  auto it = canaries_.find(route);
+  if (it == canaries_.end()) return;
+  CanaryState& state = *it->second;
+  // Outcomes of the canary only; a caller's error (or cancellation) is not one.
+  if (backend == state.controller.canary_backend()) {
+    if (status.ok() || IsBackendFailure(status)) state.controller.RecordOutcome(status.ok(), latency);
+  }
+  {
+    absl::MutexLock lock(&state.mu);
+    if (clock_->Now() - state.last_evaluated < config_.canary_evaluate_every) return;
+  }
+  EvaluateCanary(route, state);
+}
+
+void ModelRouter::EvaluateCanaries() {
+  for (auto& [route, state] : canaries_) EvaluateCanary(route, *state);
+}
+
+void ModelRouter::EvaluateCanary(const std::string& route, CanaryState& state) {
+  std::shared_ptr<QualitySignal> quality;
+  {
+    absl::MutexLock lock(&quality_mu_);
+    quality = quality_;
+  }
+  state.controller.Evaluate(quality.get(), route, state.baseline);
+  const double share = state.controller.CanaryShare();
+  absl::MutexLock lock(&state.mu);
+  state.last_evaluated = clock_->Now();
+  if (share == state.applied_share) return;
+  auto updated = SetTargetShare(state.base, state.controller.canary_backend(), share);
+  if (!updated.ok() || !routes_.Put(*updated).ok()) {
+    spdlog::error("canary of route {}: cannot set share {}", route, share);
+    return;
+  }
+  const CanaryPhase phase = state.controller.phase();
+  spdlog::info("{}", DumpJson({{"event", "canary"},
+                               {"route", route},
+                               {"backend", state.controller.canary_backend()},
+                               {"share", share},
+                               {"phase", CanaryPhaseName(phase)},
+                               {"reason", state.controller.rollback_reason()}}));
+  if (metrics_ != nullptr) metrics_->SetGauge(kCanaryShare, {{"route", route}}, share);
+  state.applied_share = share;
+}
+
+absl::StatusOr<ModelRouter::CanaryStatus> ModelRouter::Canary(absl::string_view route) {
+  auto it = canaries_.find(route);
+  if (it == canaries_.end()) {
+    return absl::NotFoundError(absl::StrCat("route \"", route, "\" has no canary"));
+  }
+  CanaryStatus status;
+  status.phase = it->second->controller.phase();
+  status.share = it->second->controller.CanaryShare();
+  status.step = it->second->controller.step_index();
+  status.rollback_reason = it->second->controller.rollback_reason();
+  return status;
 }
 
 int64_t ModelRouter::shadow_calls_started() const {

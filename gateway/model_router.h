@@ -25,6 +25,7 @@
 #include "common/metrics.h"
 #include "gateway/circuit_breaker.h"
 #include "gateway/clock.h"
+#include "gateway/health_checker.h"
 #include "gateway/model_backend.h"
 #include "gateway/router_config.h"
 #include "gateway/routing_policy.h"
@@ -90,6 +91,27 @@ class ModelRouter {
   // The price of `usage` on `backend` (micro-units; 0 when unpriced).
   int64_t CostMicros(absl::string_view backend, const tessera::common::v1::Usage& usage) const;
 
+  // Backends the checker has taken out are skipped like open circuits (unless
+  // every attempt of a call is out). Null: no active checks. Set before serving.
+  void SetHealthChecker(const HealthChecker* health) { health_ = health; }
+  // Registers the backends that can be probed: grpc backends (grpc.health.v1)
+  // and openai backends with a health_path.
+  static void AddHealthTargets(const RouterConfig& config, HealthChecker* health);
+
+  // Consulted by canary controllers whose route sets max_quality_drop.
+  void SetQualitySignal(std::shared_ptr<QualitySignal> quality);
+  // Evaluates every canary now (traffic also evaluates them, at most once per
+  // canary_evaluate_every) and applies share changes to the route table.
+  void EvaluateCanaries();
+  struct CanaryStatus {
+    CanaryPhase phase = CanaryPhase::kRamping;
+    double share = 0;
+    int step = 0;
+    std::string rollback_reason;
+  };
+  // NotFound when `route` has no canary.
+  absl::StatusOr<CanaryStatus> Canary(absl::string_view route);
+
   // Mirrored calls started / dropped because too many were in flight.
   int64_t shadow_calls_started() const;
   int64_t shadow_calls_dropped() const;
@@ -115,6 +137,22 @@ class ModelRouter {
   void Mirror(const Plan& plan, const RoutedCall& call,
               const tessera::generation::v1::GenerateRequest& request);
   void Count(const std::string& name, const MetricLabels& labels);
+  // Feeds a canary's outcome to its controller and evaluates it when due.
+  void RecordForCanary(const std::string& route, const std::string& backend,
+                       const absl::Status& status, absl::Duration latency);
+  struct CanaryState {
+    explicit CanaryState(const CanaryOptions& options, const Clock* clock)
+        : controller(options, clock) {}
+    CanaryController controller;
+    Route base;            // the route as configured
+    std::string baseline;  // the backend the canary's quality is compared with
+    absl::Mutex mu;
+    absl::Time last_evaluated ABSL_GUARDED_BY(mu) = absl::InfinitePast();
+    double applied_share ABSL_GUARDED_BY(mu) = -1;
+  };
+  // Evaluates `state` and puts the route with the controller's share.
+  void EvaluateCanary(const std::string& route, CanaryState& state);
+  bool AnyHealthy(const std::vector<RouteTarget>& attempts) const;
 
   const RouterConfig config_;
   BackendMap backends_;
@@ -122,6 +160,10 @@ class ModelRouter {
   MetricsRegistry* metrics_;
   RouteTable routes_;
   CircuitBreakerRegistry breakers_;
+  const HealthChecker* health_ = nullptr;
+  std::map<std::string, std::unique_ptr<CanaryState>, std::less<>> canaries_;  // fixed at Create
+  absl::Mutex quality_mu_;
+  std::shared_ptr<QualitySignal> quality_ ABSL_GUARDED_BY(quality_mu_);
 
   // Mirrored calls run on a few worker threads from a bounded queue, so a slow
   // shadow backend never holds up callers or grows without limit.

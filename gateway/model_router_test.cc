@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <map>
+#include <optional>
 #include <memory>
 
 #include "absl/strings/match.h"
@@ -31,7 +33,8 @@ class ModelRouterTest : public ::testing::Test {
 
   // `routes` in the config's JSON shape is not needed: tests build Route protos.
   std::unique_ptr<ModelRouter> Router(const std::vector<Route>& routes,
-                                      CircuitBreakerOptions breaker = {}) {
+                                      CircuitBreakerOptions breaker = {},
+                                      const std::function<void(RouterConfig*)>& adjust = nullptr) {
     RouterConfig config;
     config.circuit_breaker = breaker;
     config.routes = routes;
@@ -50,6 +53,7 @@ class ModelRouterTest : public ::testing::Test {
       EXPECT_TRUE(created.ok()) << created.status();
       backends[name] = std::move(*created);
     }
+    if (adjust) adjust(&config);
     auto router = ModelRouter::Create(config, std::move(backends), &clock_, &metrics_);
     EXPECT_TRUE(router.ok()) << router.status();
     return std::move(*router);
@@ -234,6 +238,218 @@ TEST_F(ModelRouterTest, ShadowGetsAMirroredCopyWhoseAnswerIsDiscarded) {
   EXPECT_EQ(shadow->requests(), 1);
   EXPECT_TRUE(absl::StrContains(shadow->last_body(), "\"model\":\"candidate\""));
   EXPECT_EQ(router->shadow_calls_started(), 1);
+}
+
+TEST_F(ModelRouterTest, BackendFailingHealthChecksIsSkippedUntilItPassesAgain) {
+  AddBackend("local");
+  TestOpenAiBackend* primary = AddBackend("primary");
+  TestOpenAiBackend* spare = AddBackend("spare");
+  HealthCheckConfig checks;
+  checks.unhealthy_threshold = 2;
+  HealthChecker health(checks, &metrics_);
+  auto router = Router({MakeRoute("chat", {{"primary", "", 1}}, {"spare"})}, {},
+                       [&](RouterConfig* config) {
+                         for (BackendConfig& backend : config->backends) {
+                           if (backend.kind == BackendKind::kOpenAi) backend.health_path = "/health";
+                         }
+                         ModelRouter::AddHealthTargets(*config, &health);
+                       });
+  router->SetHealthChecker(&health);
+  RoutedCall call;
+  ServedBy served;
+  ASSERT_TRUE(router->Generate(Ask("chat", "one"), call, &served).ok());
+  EXPECT_EQ(served.backend, "primary");
+
+  // The primary goes down: it fails its probes and leaves rotation, so calls go
+  // straight to the spare (not tried and failed first).
+  primary->set_failing(true);
+  primary->set_healthy(false);
+  health.ProbeAll();
+  health.ProbeAll();
+  ASSERT_FALSE(health.IsHealthy("primary"));
+  const int primary_before = primary->requests();
+  for (int i = 0; i < 20; ++i) {
+    auto response = router->Generate(Ask("chat", "two"), call, &served);
+    ASSERT_TRUE(response.ok()) << response.status();
+    EXPECT_EQ(served.backend, "spare");
+    EXPECT_EQ(served.backends_tried, 1);
+  }
+  EXPECT_EQ(primary->requests(), primary_before);
+  for (const auto& backend : router->Backends()) {
+    if (backend.name() == "primary") EXPECT_FALSE(backend.healthy());
+  }
+  EXPECT_NE(metrics_.RenderPrometheus().find("tessera_gateway_unhealthy_skips_total"),
+            std::string::npos);
+
+  // Back up: one passing probe returns it to rotation.
+  primary->set_failing(false);
+  primary->set_healthy(true);
+  health.ProbeAll();
+  ASSERT_TRUE(router->Generate(Ask("chat", "three"), call, &served).ok());
+  EXPECT_EQ(served.backend, "primary");
+  EXPECT_GT(spare->requests(), 0);
+}
+
+TEST_F(ModelRouterTest, AllAttemptsUnhealthyStillTriesThem) {
+  AddBackend("local");
+  TestOpenAiBackend* only = AddBackend("only");
+  HealthChecker health(HealthCheckConfig{}, nullptr);
+  auto router = Router({MakeRoute("chat", {{"only", "", 1}})}, {}, [&](RouterConfig* config) {
+    for (BackendConfig& backend : config->backends) backend.health_path = "/health";
+    ModelRouter::AddHealthTargets(*config, &health);
+  });
+  router->SetHealthChecker(&health);
+  only->set_healthy(false);
+  health.ProbeAll();
+  health.ProbeAll();
+  ASSERT_FALSE(health.IsHealthy("only"));
+  RoutedCall call;
+  ServedBy served;
+  // The checks may lag a recovery: with nothing healthy the call is still made.
+  EXPECT_TRUE(router->Generate(Ask("chat", "x"), call, &served).ok());
+  EXPECT_EQ(served.backend, "only");
+}
+
+// A quality signal the test sets per variant.
+class SetQuality : public QualitySignal {
+ public:
+  std::optional<double> Score(absl::string_view route, absl::string_view variant) override {
+    absl::MutexLock lock(&mu_);
+    auto it = scores_.find(std::string(variant));
+    if (route != "chat" || it == scores_.end()) return std::nullopt;
+    return it->second;
+  }
+  void Set(const std::string& variant, double score) {
+    absl::MutexLock lock(&mu_);
+    scores_[variant] = score;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::map<std::string, double> scores_;
+};
+
+class CanaryRolloutTest : public ModelRouterTest {
+ protected:
+  std::unique_ptr<ModelRouter> CanaryRouter(double max_quality_drop = -1) {
+    AddBackend("local");
+    stable_ = AddBackend("stable");
+    canary_ = AddBackend("canary");
+    return Router({MakeRoute("chat", {{"stable", "", 1}, {"canary", "", 0}}, {"stable"})}, {},
+                  [&](RouterConfig* config) {
+                    CanaryOptions options;
+                    options.canary_backend = "canary";
+                    options.steps = {0.1, 0.5, 1.0};
+                    options.step_duration = absl::Minutes(5);
+                    options.min_requests = 10;
+                    options.min_requests_for_rollback = 10;
+                    options.max_error_rate = 0.2;
+                    options.max_quality_drop = max_quality_drop;
+                    config->canaries["chat"] = options;
+                    config->canary_evaluate_every = absl::Seconds(1);
+                  });
+  }
+
+  // Sends requests until the canary served `canary_calls` of them; returns the
+  // total sent.
+  int SendUntilCanaryServed(ModelRouter* router, int canary_calls) {
+    int sent = 0, served_by_canary = 0;
+    for (; served_by_canary < canary_calls && sent < 5000; ++sent) {
+      RoutedCall call;
+      ServedBy served;
+      (void)router->Generate(Ask("chat", "q"), call, &served);
+      if (served.backend == "canary") ++served_by_canary;
+    }
+    return sent;
+  }
+
+  double CanaryWeight(ModelRouter* router) {
+    for (const Route& route : router->Routes()) {
+      for (const RouteTarget& target : route.targets()) {
+        if (target.backend() == "canary") return target.weight();
+      }
+    }
+    return -1;
+  }
+
+  TestOpenAiBackend* stable_ = nullptr;
+  TestOpenAiBackend* canary_ = nullptr;
+};
+
+TEST_F(CanaryRolloutTest, RampsStepByStepWhileTheSloHolds) {
+  auto router = CanaryRouter();
+  EXPECT_DOUBLE_EQ(CanaryWeight(router.get()), 0.1) << "the first step applies at once";
+  SendUntilCanaryServed(router.get(), 12);
+  // Enough outcomes, but the step is not old enough yet.
+  router->EvaluateCanaries();
+  EXPECT_DOUBLE_EQ(CanaryWeight(router.get()), 0.1);
+  clock_.Advance(absl::Minutes(5));
+  // Traffic evaluates the controller (at most once per second of the clock).
+  SendUntilCanaryServed(router.get(), 1);
+  EXPECT_DOUBLE_EQ(CanaryWeight(router.get()), 0.5);
+  const int sent = SendUntilCanaryServed(router.get(), 200);
+  // About half the traffic now (binomial, 200 canary calls: well within 0.35-0.65).
+  EXPECT_GT(200.0 / sent, 0.35);
+  EXPECT_LT(200.0 / sent, 0.65);
+  clock_.Advance(absl::Minutes(5));
+  router->EvaluateCanaries();
+  EXPECT_DOUBLE_EQ(CanaryWeight(router.get()), 1.0);
+  auto status = router->Canary("chat");
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->phase, CanaryPhase::kPromoted);
+  EXPECT_NE(metrics_.RenderPrometheus().find("tessera_gateway_canary_share{route=\"chat\"} 1"),
+            std::string::npos);
+}
+
+TEST_F(CanaryRolloutTest, InjectedErrorsRollBackToZero) {
+  auto router = CanaryRouter();
+  clock_.Advance(absl::Minutes(5));
+  SendUntilCanaryServed(router.get(), 12);
+  router->EvaluateCanaries();
+  ASSERT_DOUBLE_EQ(CanaryWeight(router.get()), 0.5);
+  canary_->set_failing(true);
+  // Failed canary calls fall back to the stable backend: callers see no errors.
+  for (int i = 0; i < 40; ++i) {
+    RoutedCall call;
+    ServedBy served;
+    ASSERT_TRUE(router->Generate(Ask("chat", "q"), call, &served).ok());
+  }
+  clock_.Advance(absl::Seconds(1));
+  SendUntilCanaryServed(router.get(), 0);
+  RoutedCall call;
+  ServedBy served;
+  ASSERT_TRUE(router->Generate(Ask("chat", "q"), call, &served).ok());
+  EXPECT_DOUBLE_EQ(CanaryWeight(router.get()), 0.0);
+  auto status = router->Canary("chat");
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->phase, CanaryPhase::kRolledBack);
+  EXPECT_EQ(status->rollback_reason, "error_rate");
+  const int canary_calls = canary_->requests();
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(router->Generate(Ask("chat", "q"), call, &served).ok());
+  EXPECT_EQ(canary_->requests(), canary_calls) << "a rolled-back canary gets no traffic";
+}
+
+TEST_F(CanaryRolloutTest, QualityDropBelowTheBaselineRollsBack) {
+  auto router = CanaryRouter(/*max_quality_drop=*/0.05);
+  auto quality = std::make_shared<SetQuality>();
+  router->SetQualitySignal(quality);
+  // No scores yet: the ramp proceeds on the SLO alone.
+  SendUntilCanaryServed(router.get(), 12);
+  clock_.Advance(absl::Minutes(5));
+  router->EvaluateCanaries();
+  ASSERT_DOUBLE_EQ(CanaryWeight(router.get()), 0.5);
+  // Within the margin: still ramping.
+  quality->Set("stable", 0.80);
+  quality->Set("canary", 0.77);
+  router->EvaluateCanaries();
+  EXPECT_DOUBLE_EQ(CanaryWeight(router.get()), 0.5);
+  // More than 0.05 below the baseline: rolled back.
+  quality->Set("canary", 0.70);
+  router->EvaluateCanaries();
+  EXPECT_DOUBLE_EQ(CanaryWeight(router.get()), 0.0);
+  auto status = router->Canary("chat");
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->rollback_reason, "quality");
 }
 
 }  // namespace

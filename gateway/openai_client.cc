@@ -1,5 +1,7 @@
 #include "gateway/openai_client.h"
 
+#include "gateway/trace_context.h"
+
 #include <curl/curl.h>
 
 #include <cmath>
@@ -403,6 +405,12 @@ OpenAiClient::HttpResult OpenAiClient::Post(absl::string_view path, const std::s
   headers = curl_slist_append(headers, "Content-Type: application/json");
   headers = curl_slist_append(headers, on_body ? "Accept: text/event-stream" : "Accept: application/json");
   headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip
+  // The hop's W3C trace context, so the backend's spans join the caller's trace.
+  std::string traceparent;
+  if (!CurrentTraceparent().empty()) {
+    traceparent = absl::StrCat("traceparent: ", CurrentTraceparent());
+    headers = curl_slist_append(headers, traceparent.c_str());
+  }
   std::string authorization;
   if (!api_key_.empty()) {
     authorization = absl::StrCat("Authorization: Bearer ", api_key_);

@@ -4,6 +4,34 @@
 #include "common/tenant.h"
 
 namespace tessera::gateway {
+namespace {
+
+std::string PromptText(const generation::v1::GenerateRequest& request) {
+  if (request.messages_size() == 0) return request.prompt();
+  std::string text;
+  for (const auto& message : request.messages()) {
+    text += message.role() + ": " + message.content() + "\n";
+  }
+  return text;
+}
+
+void ReportCompleted(TrafficObserver* observer, const std::string& tenant,
+                     const generation::v1::GenerateRequest& routed, const std::string& request_id,
+                     const ServedBy& served, std::string output, bool cache_hit) {
+  if (observer == nullptr) return;
+  CompletedExchange exchange;
+  exchange.tenant = tenant;
+  exchange.request_id = request_id.empty() ? routed.request_id() : request_id;
+  exchange.route = served.route;
+  exchange.variant = served.backend;
+  exchange.model = served.model;
+  exchange.prompt = PromptText(routed);
+  exchange.output = std::move(output);
+  exchange.cache_hit = cache_hit;
+  observer->OnCompleted(exchange);
+}
+
+}  // namespace
 
 using generation::v1::GenerateRequest;
 using generation::v1::GenerateResponse;
@@ -24,6 +52,8 @@ grpc::Status RoutedGenerationService::Generate(grpc::ServerContext* context,
   auto generated = path_.Generate(tenant, routed, *estimate, context, &served, &cache_hit);
   if (!generated.ok()) return ToGrpcStatus(generated.status());
   *response = std::move(*generated);
+  ReportCompleted(path_.parts().traffic_observer, tenant, routed, response->request_id(), served,
+                  response->text(), cache_hit);
   if (path_.parts().guardrails->active()) {
     const size_t actions_before = report.actions.size();
     response->set_text(path_.parts().guardrails->ApplyToOutput(response->text(), &report));
@@ -52,10 +82,14 @@ grpc::Status RoutedGenerationService::GenerateStream(
   StreamUnmasker unmasker(&report.vault);
   const bool unmask = report.vault.size() > 0;
   std::string streamed;
+  std::string backend_text;  // before unmasking, for the traffic observer
+  std::string request_id;
   ServedBy served;
   absl::Status status = path_.GenerateStream(
       tenant, routed, *estimate, context,
       [&](const GenerateStreamResponse& chunk) {
+        if (request_id.empty()) request_id = chunk.request_id();
+        for (const auto& token : chunk.tokens()) backend_text += token.text();
         if (!unmask) {
           for (const auto& token : chunk.tokens()) streamed += token.text();
           return writer->Write(chunk);
@@ -82,6 +116,8 @@ grpc::Status RoutedGenerationService::GenerateStream(
       },
       &served);
   if (!status.ok()) return ToGrpcStatus(status);
+  ReportCompleted(path_.parts().traffic_observer, tenant, routed, request_id, served,
+                  std::move(backend_text), false);
   guardrails.CheckStreamedOutput(streamed, &report);
   GenerationPath::AddTrailers(context, served, false, report.actions);
   return grpc::Status::OK;

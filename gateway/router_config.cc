@@ -1,7 +1,9 @@
 #include "gateway/router_config.h"
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
+#include <optional>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -164,6 +166,7 @@ absl::Status ParseBackend(const Json& json, const std::string& path, BackendConf
     if (key == "completion_micros_per_1k_tokens") {
       return ReadInt(value, key_path, 0, &backend->completion_micros_per_1k_tokens);
     }
+    if (key == "health_path") return ReadString(value, key_path, &backend->health_path);
     return Unknown();
   });
   if (!status.ok()) return status;
@@ -193,9 +196,62 @@ absl::Status ParseTarget(const Json& json, const std::string& path, RouteTarget*
   });
 }
 
-absl::Status ParseRoute(const Json& json, const std::string& path, Route* route) {
+absl::Status ReadMillis(const Json& value, const std::string& path, absl::Duration* out) {
+  double millis;
+  absl::Status status = ReadNumber(value, path, 0, &millis);
+  if (status.ok()) *out = absl::Milliseconds(millis);
+  return status;
+}
+
+absl::Status ReadFraction(const Json& value, const std::string& path, double* out) {
+  absl::Status status = ReadNumber(value, path, 0, out);
+  if (status.ok() && *out > 1) return Error(path, "must be in [0, 1]");
+  return status;
+}
+
+absl::Status ParseCanary(const Json& json, const std::string& path, CanaryOptions* canary) {
   return ForEachKey(json, path, [&](const std::string& key, const Json& value,
                                     const std::string& key_path) {
+    if (key == "backend") return ReadString(value, key_path, &canary->canary_backend);
+    if (key == "steps") {
+      if (!value.is_array() || value.empty()) {
+        return Error(key_path, "must be a non-empty array of shares in [0, 1]");
+      }
+      canary->steps.clear();
+      for (size_t i = 0; i < value.size(); ++i) {
+        double share;
+        absl::Status status = ReadFraction(value[i], absl::StrCat(key_path, "[", i, "]"), &share);
+        if (!status.ok()) return status;
+        if (!canary->steps.empty() && share < canary->steps.back()) {
+          return Error(key_path, "shares must not decrease");
+        }
+        canary->steps.push_back(share);
+      }
+      return absl::OkStatus();
+    }
+    if (key == "step_seconds") return ReadSeconds(value, key_path, &canary->step_duration);
+    if (key == "min_requests") return ReadInt(value, key_path, 0, &canary->min_requests);
+    if (key == "max_error_rate") return ReadFraction(value, key_path, &canary->max_error_rate);
+    if (key == "latency_slo_ms") return ReadMillis(value, key_path, &canary->latency_slo);
+    if (key == "latency_quantile") return ReadFraction(value, key_path, &canary->latency_quantile);
+    if (key == "min_requests_for_rollback") {
+      return ReadInt(value, key_path, 1, &canary->min_requests_for_rollback);
+    }
+    if (key == "max_quality_drop") return ReadNumber(value, key_path, 0, &canary->max_quality_drop);
+    if (key == "baseline") return ReadString(value, key_path, &canary->baseline_backend);
+    return Unknown();
+  });
+}
+
+absl::Status ParseRoute(const Json& json, const std::string& path, Route* route,
+                        std::map<std::string, CanaryOptions>* canaries) {
+  std::optional<CanaryOptions> canary;
+  absl::Status status = ForEachKey(json, path, [&](const std::string& key, const Json& value,
+                                                   const std::string& key_path) {
+    if (key == "canary") {
+      canary.emplace();
+      return ParseCanary(value, key_path, &*canary);
+    }
     if (key == "name") return ReadString(value, key_path, route->mutable_name());
     if (key == "targets") {
       if (!value.is_array()) return Error(key_path, "must be an array of targets");
@@ -213,6 +269,46 @@ absl::Status ParseRoute(const Json& json, const std::string& path, Route* route)
       return status;
     }
     return Unknown();
+  });
+  if (status.ok() && canary.has_value()) (*canaries)[route->name()] = std::move(*canary);
+  return status;
+}
+
+absl::Status ParseHealthCheck(const Json& json, const std::string& path, HealthCheckConfig* config) {
+  return ForEachKey(json, path, [&](const std::string& key, const Json& value,
+                                    const std::string& key_path) {
+    if (key == "enabled") return ReadBool(value, key_path, &config->enabled);
+    if (key == "interval_ms") return ReadMillis(value, key_path, &config->interval);
+    if (key == "timeout_ms") return ReadMillis(value, key_path, &config->timeout);
+    if (key == "unhealthy_threshold") return ReadInt(value, key_path, 1, &config->unhealthy_threshold);
+    if (key == "healthy_threshold") return ReadInt(value, key_path, 1, &config->healthy_threshold);
+    return Unknown();
+  });
+}
+
+absl::Status ParseServices(const Json& json, const std::string& path,
+                           std::map<std::string, std::vector<std::string>>* services) {
+  return ForEachKey(json, path, [&](const std::string& key, const Json& value,
+                                    const std::string& key_path) {
+    const auto& known = ForwardableServiceNames();
+    if (std::find(known.begin(), known.end(), key) == known.end()) {
+      return Error(key_path, absl::StrCat("not a service that can be forwarded (want one of ",
+                                          absl::StrJoin(known, ", "), ")"));
+    }
+    std::vector<std::string>& addresses = (*services)[key];
+    if (value.is_string()) {
+      addresses = {value.get<std::string>()};
+    } else {
+      absl::Status status = ReadStrings(value, key_path, &addresses);
+      if (!status.ok()) return Error(key_path, "must be \"host:port\" or an array of them");
+    }
+    if (addresses.empty()) return Error(key_path, "names no address");
+    for (const std::string& address : addresses) {
+      if (address.find(':') == std::string::npos || absl::StartsWith(address, "http")) {
+        return Error(key_path, absl::StrCat("want \"host:port\", got \"", address, "\""));
+      }
+    }
+    return absl::OkStatus();
   });
 }
 
@@ -356,7 +452,8 @@ absl::StatusOr<RouterConfig> ParseRouterConfig(const Json& json) {
       if (!value.is_array()) return Error(key_path, "must be an array of routes");
       for (size_t i = 0; i < value.size(); ++i) {
         Route route;
-        absl::Status parsed = ParseRoute(value[i], absl::StrCat(key_path, "[", i, "]"), &route);
+        absl::Status parsed =
+            ParseRoute(value[i], absl::StrCat(key_path, "[", i, "]"), &route, &config.canaries);
         if (!parsed.ok()) return parsed;
         config.routes.push_back(std::move(route));
       }
@@ -406,6 +503,11 @@ absl::StatusOr<RouterConfig> ParseRouterConfig(const Json& json) {
     }
     if (key == "max_shadow_in_flight") {
       return ReadInt(value, key_path, 0, &config.max_shadow_in_flight);
+    }
+    if (key == "services") return ParseServices(value, key_path, &config.services);
+    if (key == "health_check") return ParseHealthCheck(value, key_path, &config.health_check);
+    if (key == "canary_evaluate_ms") {
+      return ReadMillis(value, key_path, &config.canary_evaluate_every);
     }
     return Unknown();
   });
@@ -486,6 +588,39 @@ absl::Status ValidateRouterConfig(const RouterConfig& config) {
     auto policy = RoutingPolicy::Create(route);
     if (!policy.ok()) return Error(path, policy.status().message());
   }
+  for (const auto& [route_name, canary] : config.canaries) {
+    const std::string path = absl::StrCat("router.routes[\"", route_name, "\"].canary");
+    const Route* route = nullptr;
+    for (const Route& candidate : config.routes) {
+      if (candidate.name() == route_name) route = &candidate;
+    }
+    if (route == nullptr) return Error(path, "belongs to no route");
+    bool canary_found = false, baseline_found = canary.baseline_backend.empty();
+    int others = 0;
+    for (const RouteTarget& target : route->targets()) {
+      if (target.shadow()) continue;
+      if (target.backend() == canary.canary_backend) {
+        canary_found = true;
+      } else {
+        ++others;
+      }
+      baseline_found |= target.backend() == canary.baseline_backend;
+    }
+    if (!canary_found) {
+      return Error(path, absl::StrCat("backend \"", canary.canary_backend,
+                                      "\" is not a (non-shadow) target of the route"));
+    }
+    if (others == 0) return Error(path, "the route needs a baseline target besides the canary");
+    if (!baseline_found || canary.baseline_backend == canary.canary_backend) {
+      return Error(path, absl::StrCat("baseline \"", canary.baseline_backend,
+                                      "\" is not another target of the route"));
+    }
+    if (canary.steps.empty()) return Error(path, "steps must not be empty");
+  }
+  if (config.health_check.interval <= absl::ZeroDuration() ||
+      config.health_check.timeout <= absl::ZeroDuration()) {
+    return Error("router.health_check", "interval_ms and timeout_ms must be > 0");
+  }
   if (!config.default_route.empty() && !routes.count(config.default_route)) {
     return Error("router.default_route",
                  absl::StrCat("unknown route \"", config.default_route, "\""));
@@ -504,6 +639,12 @@ absl::Status ValidateRouterConfig(const RouterConfig& config) {
     }
   }
   return absl::OkStatus();
+}
+
+const std::vector<std::string>& ForwardableServiceNames() {
+  static const auto* names =
+      new std::vector<std::string>{"ingest", "retrieval", "agents", "eval"};
+  return *names;
 }
 
 const BackendConfig& LocalBackend(const RouterConfig& config) {

@@ -19,8 +19,13 @@
 //                "tenants": {"acme": {"tokens_per_minute": 100000, "budget_micros": 5000000}}},
 //     "cache": {"ttl_seconds": 600},
 //     "guardrails": {"input_pii": "mask", "output_pii": "mask", "prompt_injection": "flag"},
-//     "circuit_breaker": {"minimum_calls": 20, "open_seconds": 30}
+//     "circuit_breaker": {"minimum_calls": 20, "open_seconds": 30},
+//     "services": {"agents": "10.0.0.7:50051", "eval": ["10.0.0.8:50051", "10.0.0.9:50051"]},
+//     "health_check": {"interval_ms": 5000, "timeout_ms": 1000, "unhealthy_threshold": 2}
 //   }
+// A route may also carry "canary": {"backend": "vllm", "steps": [0.05, 0.25, 1],
+// "step_seconds": 300, "max_error_rate": 0.02, "latency_slo_ms": 1000,
+// "max_quality_drop": 0.05}: the controller ramps that target's share.
 #ifndef TESSERA_GATEWAY_ROUTER_CONFIG_H_
 #define TESSERA_GATEWAY_ROUTER_CONFIG_H_
 
@@ -37,6 +42,7 @@
 #include "gateway/circuit_breaker.h"
 #include "gateway/guardrails.h"
 #include "gateway/rate_limiter.h"
+#include "gateway/routing_policy.h"
 #include "tessera/gateway/v1/gateway.pb.h"
 
 namespace tessera::gateway {
@@ -72,6 +78,21 @@ struct BackendConfig {
   // Price in micro-units per 1000 tokens, for cost accounting and budgets.
   int64_t prompt_micros_per_1k_tokens = 0;
   int64_t completion_micros_per_1k_tokens = 0;
+  // openai: the path probed with GET by active health checks ("/health" is
+  // relative to the address's origin; a full URL is used as it is). Empty: the
+  // backend is not probed. grpc backends are probed with grpc.health.v1.
+  std::string health_path;
+};
+
+// Active health checks of remote backends (model backends and the service
+// backends in `services`): a backend failing `unhealthy_threshold` probes in a
+// row leaves rotation until it passes `healthy_threshold` in a row.
+struct HealthCheckConfig {
+  bool enabled = true;
+  absl::Duration interval = absl::Seconds(5);
+  absl::Duration timeout = absl::Seconds(1);
+  int unhealthy_threshold = 2;
+  int healthy_threshold = 1;
 };
 
 enum class GuardrailAction { kOff, kFlag, kMask, kBlock };
@@ -123,7 +144,19 @@ struct RouterConfig {
   CircuitBreakerOptions circuit_breaker;
   // Mirrored (shadow) calls in flight at most; more are dropped and counted.
   int max_shadow_in_flight = 16;
+  // Public services served by other processes: short service name (ingest,
+  // retrieval, agents, eval) -> backend addresses ("host:port"). Calls are
+  // forwarded to a healthy one, with the caller's deadline and cancellation.
+  std::map<std::string, std::vector<std::string>> services;
+  HealthCheckConfig health_check;
+  // Automatic canary ramps by route name (the route's "canary" object).
+  std::map<std::string, CanaryOptions> canaries;
+  // How often (at most) a route's canary controller is evaluated on traffic.
+  absl::Duration canary_evaluate_every = absl::Seconds(1);
 };
+
+// The short names `services` accepts.
+const std::vector<std::string>& ForwardableServiceNames();
 
 // The configuration used without a "router" section: the local engine only.
 RouterConfig DefaultRouterConfig();

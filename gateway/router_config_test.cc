@@ -132,5 +132,54 @@ TEST(RouterConfigTest, ErrorsNameThePath) {
   EXPECT_NE(ErrorOf(R"([1])").find("must be a JSON object"), std::string::npos);
 }
 
+TEST(RouterConfigTest, ParsesServicesHealthChecksAndCanaries) {
+  auto config = Parse(R"({
+    "backends": [{"name": "vllm", "kind": "openai", "address": "http://127.0.0.1:8000/v1",
+                  "health_path": "/health"}],
+    "routes": [{"name": "chat", "targets": [{"backend": "local"}, {"backend": "vllm", "weight": 0}],
+                "canary": {"backend": "vllm", "steps": [0.05, 0.5, 1], "step_seconds": 60,
+                           "min_requests": 50, "max_error_rate": 0.01, "latency_slo_ms": 800,
+                           "latency_quantile": 0.99, "max_quality_drop": 0.1}}],
+    "services": {"agents": "10.0.0.7:50051", "eval": ["10.0.0.8:1", "10.0.0.9:2"]},
+    "health_check": {"interval_ms": 250, "timeout_ms": 100, "unhealthy_threshold": 3,
+                     "healthy_threshold": 2},
+    "canary_evaluate_ms": 500
+  })");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->backends[1].health_path, "/health");
+  EXPECT_EQ(config->services.at("agents"), std::vector<std::string>{"10.0.0.7:50051"});
+  EXPECT_EQ(config->services.at("eval").size(), 2u);
+  EXPECT_EQ(config->health_check.interval, absl::Milliseconds(250));
+  EXPECT_EQ(config->health_check.unhealthy_threshold, 3);
+  EXPECT_EQ(config->canary_evaluate_every, absl::Milliseconds(500));
+  const CanaryOptions& canary = config->canaries.at("chat");
+  EXPECT_EQ(canary.canary_backend, "vllm");
+  EXPECT_EQ(canary.steps, (std::vector<double>{0.05, 0.5, 1}));
+  EXPECT_EQ(canary.step_duration, absl::Seconds(60));
+  EXPECT_EQ(canary.latency_slo, absl::Milliseconds(800));
+  EXPECT_DOUBLE_EQ(canary.max_quality_drop, 0.1);
+}
+
+TEST(RouterConfigTest, RejectsBadServicesAndCanaries) {
+  EXPECT_NE(ErrorOf(R"({"services": {"gateway": "h:1"}})").find("router.services.gateway"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"services": {"eval": "http://h:1"}})").find("host:port"), std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"services": {"eval": []}})").find("no address"), std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"routes": [{"name": "chat", "targets": [{"backend": "local"}],
+                                    "canary": {"backend": "nope"}}]})")
+                .find("not a (non-shadow) target"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"routes": [{"name": "chat", "targets": [{"backend": "local"}],
+                                    "canary": {"backend": "local"}}]})")
+                .find("baseline target"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"routes": [{"name": "c", "targets": [{"backend": "local"}],
+                                    "canary": {"steps": [0.5, 0.1]}}]})")
+                .find("must not decrease"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"health_check": {"interval_ms": 0}})").find("router.health_check"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace tessera::gateway

@@ -228,23 +228,36 @@ void CanaryController::RecordOutcome(bool success, absl::Duration latency) {
   if (latencies_ms_.size() < 100000) latencies_ms_.push_back(absl::ToDoubleMilliseconds(latency));
 }
 
-bool CanaryController::SloViolatedLocked() const {
-  if (requests_ < std::max<int64_t>(1, options_.min_requests_for_rollback)) return false;
-  if (static_cast<double>(errors_) / requests_ > options_.max_error_rate) return true;
-  if (latencies_ms_.empty()) return false;
+std::string CanaryController::SloViolationLocked() const {
+  if (requests_ < std::max<int64_t>(1, options_.min_requests_for_rollback)) return "";
+  if (static_cast<double>(errors_) / requests_ > options_.max_error_rate) return "error_rate";
+  if (latencies_ms_.empty()) return "";
   std::vector<double> sorted = latencies_ms_;
   size_t rank = static_cast<size_t>(std::ceil(options_.latency_quantile * sorted.size()));
   rank = std::clamp<size_t>(rank, 1, sorted.size()) - 1;
   std::nth_element(sorted.begin(), sorted.begin() + rank, sorted.end());
-  return sorted[rank] > absl::ToDoubleMilliseconds(options_.latency_slo);
+  return sorted[rank] > absl::ToDoubleMilliseconds(options_.latency_slo) ? "latency" : "";
 }
 
-bool CanaryController::Evaluate() {
+bool CanaryController::Evaluate(QualitySignal* quality, absl::string_view route,
+                                absl::string_view baseline) {
+  // Asked outside the lock: the signal may be slow or take locks of its own.
+  std::optional<double> canary_score, baseline_score;
+  if (quality != nullptr && options_.max_quality_drop >= 0 && !baseline.empty()) {
+    canary_score = quality->Score(route, options_.canary_backend);
+    if (canary_score.has_value()) baseline_score = quality->Score(route, baseline);
+  }
   absl::Time now = clock_->Now();
   absl::MutexLock lock(&mu_);
   if (phase_ != CanaryPhase::kRamping) return false;
-  if (SloViolatedLocked()) {
+  std::string violation = SloViolationLocked();
+  if (violation.empty() && canary_score.has_value() && baseline_score.has_value() &&
+      *canary_score < *baseline_score - options_.max_quality_drop) {
+    violation = "quality";
+  }
+  if (!violation.empty()) {
     phase_ = CanaryPhase::kRolledBack;
+    rollback_reason_ = violation;
     return true;
   }
   if (now - step_started_ >= options_.step_duration && requests_ >= options_.min_requests) {
@@ -252,6 +265,11 @@ bool CanaryController::Evaluate() {
     return true;
   }
   return false;
+}
+
+std::string CanaryController::rollback_reason() {
+  absl::MutexLock lock(&mu_);
+  return rollback_reason_;
 }
 
 double CanaryController::CanaryShare() {

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -101,6 +102,22 @@ struct CanaryOptions {
   // Errors count toward rollback from this many outcomes on (a few early errors
   // in a small sample should not decide).
   int64_t min_requests_for_rollback = 20;
+  // Quality: roll back when the canary's online quality score falls more than
+  // this below the baseline's (both from a QualitySignal); < 0: not checked.
+  double max_quality_drop = -1;
+  // The variant the canary's quality is compared with; empty: the route's
+  // first other non-shadow target.
+  std::string baseline_backend;
+};
+
+// Online quality of a route's variants (e.g. from live LLM-as-judge scores).
+// Implementations must be thread-safe.
+class QualitySignal {
+ public:
+  virtual ~QualitySignal() = default;
+  // Mean quality score of `variant` (a backend name) on `route`; nullopt while
+  // too few samples are in to say.
+  virtual std::optional<double> Score(absl::string_view route, absl::string_view variant) = 0;
 };
 
 enum class CanaryPhase { kRamping, kPromoted, kRolledBack };
@@ -116,15 +133,24 @@ class CanaryController {
 
   void RecordOutcome(bool success, absl::Duration latency);
 
-  // Promotes or rolls back when due; true when the share changed.
-  bool Evaluate();
+  // Promotes or rolls back when due; true when the share changed. With a
+  // quality signal, a canary scoring more than max_quality_drop below the
+  // baseline on `route` is rolled back too.
+  bool Evaluate(QualitySignal* quality = nullptr, absl::string_view route = "",
+                absl::string_view baseline = "");
+
+  // Why the last rollback happened ("error_rate", "latency", "quality"); empty
+  // while none happened.
+  std::string rollback_reason();
 
   double CanaryShare();
+  const std::string& canary_backend() const { return options_.canary_backend; }
   CanaryPhase phase();
   int step_index();
 
  private:
-  bool SloViolatedLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The SLO the step breaks ("error_rate", "latency"), or empty.
+  std::string SloViolationLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void StartStepLocked(int index, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const CanaryOptions options_;
@@ -136,6 +162,7 @@ class CanaryController {
   int64_t requests_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t errors_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<double> latencies_ms_ ABSL_GUARDED_BY(mu_);  // this step's
+  std::string rollback_reason_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace tessera::gateway

@@ -100,7 +100,8 @@ absl::Status UsageLedger::Flush() {
 
 absl::Status UsageLedger::Write(const std::map<BucketKey, UsageTotals>& batch) {
   absl::MutexLock lock(&db_mu_);
-  absl::Status status = db_->Begin();
+  SqliteTransaction transaction(db_.get());
+  absl::Status status = transaction.begun();
   if (!status.ok()) return status;
   auto upsert = db_->Prepare(
       "INSERT INTO usage (tenant, unix_minute, requests, prompt_tokens, completion_tokens, "
@@ -111,10 +112,7 @@ absl::Status UsageLedger::Write(const std::map<BucketKey, UsageTotals>& batch) {
       "total_tokens = total_tokens + excluded.total_tokens, "
       "embedding_tokens = embedding_tokens + excluded.embedding_tokens, "
       "cost_micros = cost_micros + excluded.cost_micros");
-  if (!upsert.ok()) {
-    db_->Rollback();
-    return upsert.status();
-  }
+  if (!upsert.ok()) return upsert.status();
   for (const auto& [key, totals] : batch) {
     upsert->Reset();
     upsert->BindText(1, key.first)
@@ -126,12 +124,9 @@ absl::Status UsageLedger::Write(const std::map<BucketKey, UsageTotals>& batch) {
         .Bind(7, totals.usage.embedding_tokens())
         .Bind(8, totals.usage.cost_micros());
     status = upsert->Run();
-    if (!status.ok()) {
-      db_->Rollback();
-      return status;
-    }
+    if (!status.ok()) return status;
   }
-  return db_->Commit();
+  return transaction.Commit();
 }
 
 absl::StatusOr<UsageTotals> UsageLedger::Totals(absl::string_view tenant, absl::Time since) {

@@ -245,6 +245,10 @@ absl::StatusOr<eval::v1::Job> RunEvalJob(const EvalRunOptions& options) {
   std::shared_ptr<grpc::ChannelCredentials> credentials = ClientChannelCredentials();
   if (target.empty()) {
     ServerConfig config = options.embedded;
+    // The job file's own datasets: the CLI user named them on this machine.
+    for (const std::string* path : {&spec->dataset().jsonl_path(), &spec->dataset().qrels_path()}) {
+      if (!path->empty()) config.eval_dataset_roots.push_back(std::filesystem::path(*path).parent_path().string());
+    }
     config.host = "127.0.0.1";
     config.port = 0;
     config.http_port = 0;

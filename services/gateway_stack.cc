@@ -1,16 +1,24 @@
 #include "services/gateway_stack.h"
 
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
 #include <grpcpp/server_builder.h>
 #include <spdlog/spdlog.h>
 
+#include "eval/online_quality_signal.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "tessera/agents/v1/agents.grpc.pb.h"
+#include "tessera/eval/v1/eval.grpc.pb.h"
+#include "tessera/ingest/v1/ingest.grpc.pb.h"
 
 namespace tessera::services {
 
 absl::StatusOr<std::unique_ptr<GatewayStack>> GatewayStack::Create(
     const ServerConfig& config, generation::v1::GenerationService::Service* engine,
     retrieval::v1::RetrievalService::Service* retrieval,
-    std::function<absl::StatusOr<int64_t>()> data_version) {
+    std::function<absl::StatusOr<int64_t>()> data_version,
+    std::shared_ptr<agents::ModelRegistry> judge_models) {
   const gateway::RouterConfig& router = config.router;
   auto stack = std::unique_ptr<GatewayStack>(new GatewayStack());
   stack->enabled_ = router.enabled;
@@ -38,6 +46,45 @@ absl::StatusOr<std::unique_ptr<GatewayStack>> GatewayStack::Create(
   if (!model_router.ok()) return model_router.status();
   stack->router_ = std::move(*model_router);
 
+  // Services served by other processes, and health checks of every remote
+  // backend (model backends and service backends alike).
+  stack->health_ = std::make_unique<gateway::HealthChecker>(router.health_check);
+  gateway::ModelRouter::AddHealthTargets(router, stack->health_.get());
+  static const std::map<std::string, std::string> kFullNames = {
+      {"ingest", ingest::v1::IngestService::service_full_name()},
+      {"retrieval", retrieval::v1::RetrievalService::service_full_name()},
+      {"agents", agents::v1::AgentService::service_full_name()},
+      {"eval", eval::v1::EvalService::service_full_name()},
+  };
+  for (const auto& [short_name, addresses] : router.services) {
+    auto full_name = kFullNames.find(short_name);
+    if (full_name == kFullNames.end()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("router.services: \"", short_name, "\" cannot be forwarded"));
+    }
+    std::vector<gateway::ServiceBackend> service_backends;
+    for (const std::string& address : addresses) {
+      gateway::ServiceBackend backend;
+      backend.name = absl::StrCat(short_name, "@", address);
+      backend.channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(),
+                                                  channel_arguments);
+      // Asks for the service itself, so a process serving other services only
+      // (or draining) does not pass.
+      stack->health_->AddGrpc(backend.name, backend.channel, full_name->second);
+      service_backends.push_back(std::move(backend));
+    }
+    auto forwarder = gateway::ForwardingService::Create(
+        full_name->second, std::move(service_backends),
+        router.health_check.enabled ? stack->health_.get() : nullptr);
+    if (!forwarder.ok()) return forwarder.status();
+    stack->remote_[short_name] = std::move(*forwarder);
+    spdlog::info("router: {} forwarded to {}", full_name->second, absl::StrJoin(addresses, ", "));
+  }
+  if (router.health_check.enabled) {
+    stack->router_->SetHealthChecker(stack->health_.get());
+    stack->health_->Start();
+  }
+
   const std::string database = config.data_dir + "/gateway.db";
   auto usage = gateway::UsageLedger::Open(database);
   if (!usage.ok()) return usage.status();
@@ -49,8 +96,25 @@ absl::StatusOr<std::unique_ptr<GatewayStack>> GatewayStack::Create(
   if (!guardrails.ok()) return guardrails.status();
   stack->guardrails_ = std::move(*guardrails);
 
+  if (!config.online_eval.routes.empty()) {
+    if (judge_models == nullptr) {
+      return absl::FailedPreconditionError("online_eval needs judge models (the agents' registry)");
+    }
+    eval::OnlineEvaluatorOptions online;
+    online.config = config.online_eval;
+    online.database_path = config.data_dir + "/eval.db";
+    online.models = std::move(judge_models);
+    online.feedback = stack->feedback_.get();
+    auto evaluator = eval::OnlineEvaluator::Create(std::move(online));
+    if (!evaluator.ok()) return evaluator.status();
+    stack->online_eval_ = std::move(*evaluator);
+    stack->router_->SetQualitySignal(
+        std::make_shared<eval::OnlineQualitySignal>(stack->online_eval_.get()));
+  }
+
   gateway::GatewayParts parts;
   parts.router = stack->router_.get();
+  parts.traffic_observer = stack->online_eval_.get();
   parts.guardrails = stack->guardrails_.get();
   parts.usage = stack->usage_.get();
   parts.feedback = stack->feedback_.get();
@@ -105,10 +169,17 @@ grpc::Service* GatewayStack::retrieval() const {
                                       : plain_retrieval_;
 }
 
+grpc::Service* GatewayStack::Remote(const std::string& short_name) const {
+  auto it = remote_.find(short_name);
+  return it == remote_.end() ? nullptr : it->second.get();
+}
+
 absl::StatusOr<grpc::Service*> GatewayStack::Public(grpc::Service* service,
                                                     const std::string& full_name) {
   if (grpc_gate_ == nullptr) return service;
-  auto wrapped = grpc_gate_->Wrap(service, full_name);
+  bool forwarder = false;
+  for (const auto& [name, remote] : remote_) forwarder |= remote.get() == service;
+  auto wrapped = grpc_gate_->Wrap(service, full_name, /*raw_requests=*/forwarder);
   if (!wrapped.ok()) return wrapped.status();
   gated_.push_back(std::move(*wrapped));
   return gated_.back().get();

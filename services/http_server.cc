@@ -74,6 +74,10 @@ class Session : public std::enable_shared_from_this<Session> {
       out.status = path_known ? 405 : 404;
       out.body = path_known ? "method not allowed\n" : "not found\n";
     }
+    if (out.stream) {
+      Stream(request.version(), request.keep_alive(), out);
+      return;
+    }
     response_ = {};
     response_.version(request.version());
     response_.result(static_cast<http::status>(out.status));
@@ -85,6 +89,41 @@ class Session : public std::enable_shared_from_this<Session> {
     response_.prepare_payload();
     http::async_write(stream_, response_,
                       beast::bind_front_handler(&Session::OnWrite, shared_from_this()));
+  }
+
+  // Writes the head, then each chunk the handler produces as it produces it.
+  // Synchronous writes: the handler already holds this I/O thread.
+  void Stream(unsigned version, bool keep_alive, const HttpResponse& out) {
+    stream_.expires_never();
+    http::response<http::empty_body> head;
+    head.version(version);
+    head.result(static_cast<http::status>(out.status));
+    head.set(http::field::server, "tessera");
+    head.set(http::field::content_type, out.content_type);
+    head.set(http::field::cache_control, "no-cache");
+    for (const auto& [name, value] : out.headers) head.set(name, value);
+    head.keep_alive(keep_alive);
+    head.chunked(true);
+    http::response_serializer<http::empty_body> serializer(head);
+    beast::error_code error;
+    http::write_header(stream_.socket(), serializer, error);
+    bool open = !error;
+    out.stream([this, &open](const std::string& data) {
+      if (!open || data.empty()) return open;
+      beast::error_code write_error;
+      asio::write(stream_.socket(), http::make_chunk(asio::buffer(data)), write_error);
+      open = !write_error;
+      return open;
+    });
+    if (open) {
+      asio::write(stream_.socket(), http::make_chunk_last(), error);
+      open = !error;
+    }
+    if (!open || !keep_alive) {
+      stream_.socket().shutdown(tcp::socket::shutdown_send, error);
+      return;
+    }
+    Read();
   }
 
   void OnWrite(beast::error_code error, size_t) {

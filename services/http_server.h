@@ -29,6 +29,10 @@ struct HttpResponse {
   std::string body;
   // Extra header lines (name, value), e.g. Retry-After.
   std::vector<std::pair<std::string, std::string>> headers;
+  // When set, the body is streamed instead: the status and headers go out at
+  // once (chunked transfer encoding), then `stream` runs and each `write`
+  // sends one chunk immediately; `write` returns false once the client is gone.
+  std::function<void(const std::function<bool(const std::string&)>& write)> stream;
 };
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;

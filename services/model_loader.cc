@@ -121,6 +121,14 @@ absl::StatusOr<LoadedModels> LoadModels(const ServerConfig& config) {
     models.served.generator = models.generator.get();
     models.served.generator_name = fs::path(path).filename().string();
     models.served.generator_path = path;
+    engine::GeneratorServingConfig& serving = models.served.generator_serving;
+    serving.batching = config.generator_batching;
+    serving.device = config.generator_device;
+    serving.kv_cache_mb = config.kv_cache_mb;
+    serving.kv_block_size = config.kv_block_size;
+    serving.max_batch_tokens = config.max_batch_tokens;
+    serving.max_running = config.max_running_sequences;
+    serving.speculative_tokens = config.speculative_tokens;
   }
   return models;
 }

@@ -61,6 +61,12 @@ std::string CompletionId() {
 
 }  // namespace
 
+// A streamed generation outliving the handler that started it.
+struct StreamCall {
+  grpc::ClientContext context;
+  std::unique_ptr<grpc::ClientReader<generation::v1::GenerateStreamResponse>> reader;
+};
+
 void MountOpenAiRoutes(HttpServer* http, std::shared_ptr<grpc::Channel> generation) {
   std::shared_ptr<generation::v1::GenerationService::Stub> stub =
       generation::v1::GenerationService::NewStub(generation);
@@ -82,20 +88,49 @@ void MountOpenAiRoutes(HttpServer* http, std::shared_ptr<grpc::Channel> generati
       if (completion.model.empty()) completion.model = response.model();
       return JsonResponse(gateway::RenderChatCompletion(response, completion));
     }
-    // Server-sent events; this HTTP server sends the whole stream when it ends.
-    auto reader = stub->GenerateStream(&context, parsed->generate);
+    // Server-sent events, each sent as soon as its chunk arrives. The first
+    // chunk is awaited before answering, so refusals (401, 429, bad model)
+    // still get their own HTTP status.
+    auto call = std::make_shared<StreamCall>();
+    call->context.set_deadline(std::chrono::system_clock::now() + kDeadline);
+    ForwardCaller(request, &call->context);
+    call->reader = stub->GenerateStream(&call->context, parsed->generate);
+    generation::v1::GenerateStreamResponse first_chunk;
     HttpResponse response;
     response.content_type = "text/event-stream";
-    generation::v1::GenerateStreamResponse chunk;
-    bool first = true;
-    while (reader->Read(&chunk)) {
-      absl::StrAppend(&response.body, gateway::RenderChatCompletionChunk(
-                                          chunk, completion, first, parsed->include_usage));
-      first = false;
+    if (!call->reader->Read(&first_chunk)) {
+      grpc::Status status = call->reader->Finish();
+      if (!status.ok()) return ErrorResponse(status, call->context);
+      response.body = gateway::RenderStreamDone();  // an empty stream
+      return response;
     }
-    grpc::Status status = reader->Finish();
-    if (!status.ok()) return ErrorResponse(status, context);
-    absl::StrAppend(&response.body, gateway::RenderStreamDone());
+    const bool include_usage = parsed->include_usage;
+    response.stream = [call, completion, first_chunk, include_usage](
+                          const std::function<bool(const std::string&)>& write) {
+      generation::v1::GenerateStreamResponse chunk = first_chunk;
+      bool first = true;
+      bool open = true;
+      do {
+        open = write(gateway::RenderChatCompletionChunk(chunk, completion, first, include_usage));
+        first = false;
+      } while (open && call->reader->Read(&chunk));
+      if (!open) {
+        call->context.TryCancel();  // the client left: stop generating
+        call->reader->Finish();
+        return;
+      }
+      grpc::Status status = call->reader->Finish();
+      if (!status.ok()) {
+        // Headers are out: report the error as an event, as OpenAI does.
+        write(absl::StrCat("data: ",
+                           DumpJson({{"error",
+                                      {{"message", status.error_message()},
+                                       {"code", static_cast<int>(status.error_code())}}}}),
+                           "\n\n"));
+        return;
+      }
+      write(gateway::RenderStreamDone());
+    };
     return response;
   });
 

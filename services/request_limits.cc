@@ -108,6 +108,9 @@ grpc::experimental::Interceptor* RequestLimitsInterceptorFactory::CreateServerIn
     grpc::experimental::ServerRpcInfo* info) {
   // Health checking and reflection are gRPC's own (and not all protobuf-typed).
   if (info->method() == nullptr || !absl::StartsWith(info->method(), "/tessera.")) return nullptr;
+  for (const std::string& service : limits_.unchecked_services) {
+    if (absl::StartsWith(info->method(), absl::StrCat("/", service, "/"))) return nullptr;
+  }
   return new RequestLimitsInterceptor(&limits_, info->method());
 }
 

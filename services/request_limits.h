@@ -9,6 +9,8 @@
 #include <grpcpp/support/server_interceptor.h>
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 
@@ -21,6 +23,9 @@ struct RequestLimits {
   int64_t max_document_bytes = 64ll << 20;
   // Entries of any repeated or map field.
   int64_t max_repeated_entries = 100000;
+  // Full names of services whose requests arrive here as raw bytes (forwarded
+  // by the router to other processes, which check them): not inspected.
+  std::vector<std::string> unchecked_services;
 };
 
 // OK, or INVALID_ARGUMENT naming the first field over its limit by its path in

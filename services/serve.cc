@@ -37,6 +37,9 @@ ABSL_FLAG(std::vector<std::string>, services, {},
 ABSL_FLAG(std::vector<std::string>, retrieval_shards, {},
           "comma-separated retrieval shards, each [name=]host:port[|replica:port...]: ingest and "
           "retrieval are then forwarded to them");
+ABSL_FLAG(std::vector<std::string>, eval_dataset_roots, {},
+          "comma-separated directories whose files evaluation jobs may read as datasets "
+          "(default: DATA_DIR/datasets)");
 ABSL_FLAG(bool, check_config, false,
           "only check the configuration (--config and flags): print OK or the error, and exit");
 ABSL_FLAG(int, shard_timeout_ms, -1,
@@ -65,6 +68,9 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags(
   }
   if (!absl::GetFlag(FLAGS_retrieval_shards).empty()) {
     config.retrieval_shards = absl::GetFlag(FLAGS_retrieval_shards);
+  }
+  if (!absl::GetFlag(FLAGS_eval_dataset_roots).empty()) {
+    config.eval_dataset_roots = absl::GetFlag(FLAGS_eval_dataset_roots);
   }
   if (absl::GetFlag(FLAGS_shard_timeout_ms) >= 0) {
     config.shard_timeout_ms = absl::GetFlag(FLAGS_shard_timeout_ms);

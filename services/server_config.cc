@@ -51,13 +51,27 @@ absl::StatusOr<ServerConfig> ParseServerConfig(const std::string& json_text,
     else if (key == "tls_key_file") status = Read(value, key, &config.tls_key_file);
     else if (key == "tls_client_ca_file") status = Read(value, key, &config.tls_client_ca_file);
     else if (key == "drain_seconds") status = Read(value, key, &config.drain_seconds);
+    else if (key == "max_inflight_requests") status = Read(value, key, &config.max_inflight_requests);
     else if (key == "models_dir") status = Read(value, key, &config.models_dir);
     else if (key == "embedder_model") status = Read(value, key, &config.embedder_model);
     else if (key == "reranker_model") status = Read(value, key, &config.reranker_model);
     else if (key == "generator_model") status = Read(value, key, &config.generator_model);
+    else if (key == "generator_batching") status = Read(value, key, &config.generator_batching);
+    else if (key == "generator_device") status = Read(value, key, &config.generator_device);
+    else if (key == "kv_cache_mb") status = Read(value, key, &config.kv_cache_mb);
+    else if (key == "kv_block_size") status = Read(value, key, &config.kv_block_size);
+    else if (key == "max_batch_tokens") status = Read(value, key, &config.max_batch_tokens);
+    else if (key == "max_running_sequences") status = Read(value, key, &config.max_running_sequences);
+    else if (key == "speculative_tokens") status = Read(value, key, &config.speculative_tokens);
     else if (key == "services") status = Read(value, key, &config.services);
     else if (key == "retrieval_shards") status = Read(value, key, &config.retrieval_shards);
     else if (key == "shard_timeout_ms") status = Read(value, key, &config.shard_timeout_ms);
+    else if (key == "eval_dataset_roots") status = Read(value, key, &config.eval_dataset_roots);
+    else if (key == "online_eval") {
+      auto online = eval::ParseOnlineEvalConfig(value);
+      if (online.ok()) config.online_eval = *std::move(online);
+      status = online.status();
+    }
     else if (key == "router") {
       auto router = gateway::ParseRouterConfig(value);
       if (router.ok()) config.router = *std::move(router);
@@ -73,8 +87,24 @@ absl::StatusOr<ServerConfig> ParseServerConfig(const std::string& json_text,
           absl::StrCat("unknown service \"", name, "\" in services"));
     }
   }
+  if (config.max_inflight_requests < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("max_inflight_requests ", config.max_inflight_requests,
+                                                   " is negative (0 means no limit)"));
+  }
   if (config.port < 0 || config.port > 65535) {
     return absl::InvalidArgumentError(absl::StrCat("port ", config.port, " is out of range"));
+  }
+  if (config.generator_device != "auto" && config.generator_device != "cpu" &&
+      config.generator_device != "cuda") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "generator_device \"", config.generator_device, "\" is not auto, cpu or cuda"));
+  }
+  if (config.kv_cache_mb < 1 || config.kv_block_size < 1 || config.kv_block_size > 1024 ||
+      config.max_batch_tokens < 1 || config.max_running_sequences < 1 ||
+      config.speculative_tokens < 0 || config.speculative_tokens > 32) {
+    return absl::InvalidArgumentError(
+        "kv_cache_mb, max_batch_tokens and max_running_sequences must be positive, kv_block_size "
+        "in [1, 1024] and speculative_tokens in [0, 32]");
   }
   if (config.http_port < 0 || config.http_port > 65535) {
     return absl::InvalidArgumentError(

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "eval/online_evaluator.h"
 #include "gateway/router_config.h"
 
 namespace tessera::services {
@@ -35,6 +36,9 @@ struct ServerConfig {
   std::string tls_cert_file;
   std::string tls_key_file;
   std::string tls_client_ca_file;
+  // Calls (streams included) handled at once; more are refused at once with
+  // RESOURCE_EXHAUSTED and a retry-after trailer instead of queueing. 0 = no limit.
+  int max_inflight_requests = 256;
   // Seconds in-flight calls may take to finish after SIGTERM.
   int drain_seconds = 20;
   // Directory of model directories (e.g. ../shared/models); the roles below name
@@ -44,6 +48,15 @@ struct ServerConfig {
   std::string embedder_model;
   std::string reranker_model;
   std::string generator_model;
+  // Generation through the continuous-batching serving engine (engine/serving):
+  // concurrent requests share each forward step. Off: one request at a time.
+  bool generator_batching = true;
+  std::string generator_device = "auto";  // "auto" (CUDA when present), "cpu", "cuda".
+  int kv_cache_mb = 256;      // KV block pool (capped at what max_running_sequences need).
+  int kv_block_size = 16;     // Token positions per KV block.
+  int max_batch_tokens = 256; // Tokens per step, prefill chunks and decodes together.
+  int max_running_sequences = 32;
+  int speculative_tokens = 0; // n-gram prompt-lookup tokens proposed per step (0 = off).
   // The gRPC services this process serves, by short name: ingest, retrieval,
   // generation, agents, eval, gateway. Empty = all (the all-in-one server).
   std::vector<std::string> services;
@@ -55,10 +68,17 @@ struct ServerConfig {
   // Deadline of a sharded search without timeout_ms; shards that miss it make
   // the result partial.
   int shard_timeout_ms = 2000;
+  // Directories whose files evaluation job specs received over gRPC may name as
+  // datasets (jsonl_path, qrels_path); empty: <data_dir>/datasets only.
+  std::vector<std::string> eval_dataset_roots;
   // The router in front of the services (key "router", see
   // gateway/router_config.h): model backends and routes, API keys, limits,
   // cache, guardrails. Default: the local engine only, keys once issued.
   gateway::RouterConfig router = gateway::DefaultRouterConfig();
+  // Online evaluation of live routed traffic (key "online_eval", see
+  // eval/online_evaluator.h): per route a sample rate and a judge; the scores
+  // per model variant become metrics and the canary's quality signal.
+  eval::OnlineEvalConfig online_eval;
 };
 
 // The short service names `services` accepts, in serving order.

@@ -60,6 +60,19 @@ TEST(ServerConfigTest, RouterSection) {
       << bad.status();
 }
 
+TEST(ServerConfigTest, OnlineEvalSection) {
+  EXPECT_TRUE(ServerConfig().online_eval.routes.empty());
+  auto config = ParseServerConfig(
+      R"({"online_eval": {"routes": [{"route": "chat", "sample_rate": 0.1,
+                                      "judge": {"kind": "pointwise", "criterion": "helpfulness"}}]}})",
+      ServerConfig());
+  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_EQ(config->online_eval.routes.size(), 1u);
+  EXPECT_EQ(config->online_eval.routes[0].route, "chat");
+  auto bad = ParseServerConfig(R"({"online_eval": {"routes": [{"route": "chat"}]}})", ServerConfig());
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST(ServerConfigTest, MissingFileIsNotFound) {
   EXPECT_EQ(LoadServerConfig("/nonexistent/tessera.json").status().code(),
             absl::StatusCode::kNotFound);

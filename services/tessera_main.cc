@@ -69,7 +69,7 @@ constexpr char kUsage[] =
     "  ingest    --data_dir=DIR | --target=HOST:PORT  --collection=NAME PATH...\n"
     "            ingest files, directories or JSONL/BEIR corpora\n"
     "  tokenize  --tokenizer=PATH --text=TEXT          prints the token ids\n"
-    "  model make-random --arch=bert|llama --shape=NAME --format=safetensors|gguf --out=PATH\n"
+    "  model make-random --arch=bert|llama --shape=NAME --format=safetensors|gguf|llama2c --out=PATH\n"
     "            writes a random-weight model of a real shape; prints the path\n"
     "  keys create|list|revoke --data_dir=DIR [--tenant=T] [--role=user|admin] [--key_id=ID]\n"
     "            API keys for the router (hashed in DIR/gateway.db; create prints the key once)\n"
@@ -120,7 +120,7 @@ int Keys() { return tessera::services::RunKeysCommand(g_positional); }
 int Model() {
   if (g_positional.size() != 1 || g_positional[0] != "make-random") {
     return Fail("usage: tessera model make-random --arch=bert|llama --shape=NAME "
-                "--format=safetensors|gguf --out=PATH");
+                "--format=safetensors|gguf|llama2c --out=PATH");
   }
   if (absl::GetFlag(FLAGS_arch).empty() || absl::GetFlag(FLAGS_shape).empty() ||
       absl::GetFlag(FLAGS_out).empty()) {

@@ -30,12 +30,14 @@
 #include "retrieval/sharding/sharded_retrieval_service.h"
 #include "common/metrics.h"
 #include "eval/eval_service.h"
+#include "eval/graph_target.h"
 #include "services/gateway_stack.h"
 #include "services/index_retriever.h"
 #include "services/local_chat_model.h"
 #include "services/metrics_interceptor.h"
 #include "services/model_loader.h"
 #include "services/openai_http.h"
+#include "services/inflight_limit.h"
 #include "services/request_limits.h"
 #include "services/status_interceptor.h"
 #include "services/tls_credentials.h"
@@ -162,6 +164,7 @@ absl::StatusOr<std::unique_ptr<TesseraServer>> TesseraServer::Start(const Server
   eval_options.data_dir = config.data_dir;
   eval_options.models = agent_options.models;
   eval_options.retriever = agent_options.retriever;
+  eval_options.dataset_roots = config.eval_dataset_roots;
   auto runs = agents::RunManager::Open(std::move(agent_options));
   if (!runs.ok()) return runs.status();
   services.runs = std::move(*runs);
@@ -169,6 +172,8 @@ absl::StatusOr<std::unique_ptr<TesseraServer>> TesseraServer::Start(const Server
   if (!recovered.ok()) return recovered.status();
   if (!recovered->empty()) spdlog::info("resumed {} agent runs after a restart", recovered->size());
   services.agents = std::make_unique<agents::AgentServiceImpl>(services.runs.get());
+  // Agent-graph targets of evaluation jobs run on this process's agents.
+  eval_options.graphs = std::make_shared<eval::RunManagerGraphRunner>(services.runs.get());
   auto eval_service = eval::EvalServiceImpl::Open(eval_options);
   if (!eval_service.ok()) return eval_service.status();
   services.eval = std::move(*eval_service);
@@ -202,7 +207,7 @@ absl::StatusOr<std::unique_ptr<TesseraServer>> TesseraServer::Start(const Server
     data_version = [store] { return store->LogHead(); };
   }
   auto gateway_stack = GatewayStack::Create(config, services.generation.get(), retrieval_service,
-                                            std::move(data_version));
+                                            std::move(data_version), agent_options.models);
   if (!gateway_stack.ok()) return gateway_stack.status();
   services.gateway = std::move(*gateway_stack);
 
@@ -218,18 +223,22 @@ absl::StatusOr<std::unique_ptr<TesseraServer>> TesseraServer::Start(const Server
   builder.AddListeningPort(address, *credentials, &server->port_);
   builder.SetMaxReceiveMessageSize(static_cast<int>(config.max_message_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(config.max_message_bytes));
+  LimitInflightRequests(config.max_inflight_requests, &builder);
   // The configured services only (all by default), in ServiceNames() order.
   const std::vector<grpc::Service*> by_name = {
       ingest_service,        services.gateway->retrieval(), services.gateway->generation(),
       services.agents.get(), services.eval.get(),         services.gateway->gateway()};
   for (size_t i = 0; i < by_name.size(); ++i) {
     const std::string& name = KnownServiceNames()[i];
-    if (!config.services.empty() &&
+    // A service the router config sends to other processes is forwarded there
+    // (and served here even when `services` does not list it).
+    grpc::Service* remote = services.gateway->Remote(name);
+    if (remote == nullptr && !config.services.empty() &&
         std::find(config.services.begin(), config.services.end(), name) == config.services.end()) {
       continue;
     }
     // Behind the router's gate (authentication, limits, usage) when it is on.
-    auto front = services.gateway->Public(by_name[i], ServiceNames()[i]);
+    auto front = services.gateway->Public(remote != nullptr ? remote : by_name[i], ServiceNames()[i]);
     if (!front.ok()) return front.status();
     builder.RegisterService(*front);
     server->served_.push_back(ServiceNames()[i]);
@@ -240,10 +249,17 @@ absl::StatusOr<std::unique_ptr<TesseraServer>> TesseraServer::Start(const Server
   limits_per_field.max_field_bytes = config.max_field_bytes;
   limits_per_field.max_document_bytes = config.max_document_bytes;
   limits_per_field.max_repeated_entries = config.max_repeated_entries;
+  for (size_t i = 0; i < by_name.size(); ++i) {
+    if (services.gateway->Remote(KnownServiceNames()[i]) != nullptr) {
+      limits_per_field.unchecked_services.push_back(ServiceNames()[i]);
+    }
+  }
   interceptors.push_back(std::make_unique<RequestLimitsInterceptorFactory>(limits_per_field));
   // Authenticates callers and sets their tenant; null when the router is off.
   if (auto gate = services.gateway->NewInterceptorFactory()) interceptors.push_back(std::move(gate));
   interceptors.push_back(std::make_unique<StatusMessageInterceptorFactory>());
+  // Names the limit in gRPC's own refusal when no thread is free.
+  interceptors.push_back(std::make_unique<InflightLimitInterceptorFactory>(config.max_inflight_requests));
   // After the status rewrite, so metrics count the codes callers actually see.
   interceptors.push_back(std::make_unique<MetricsInterceptorFactory>());
   builder.experimental().SetInterceptorCreators(std::move(interceptors));

@@ -280,6 +280,40 @@ TEST(EvalIntegrationTest, ScriptedJudgesOverGrpcResumeAfterTheServiceRestarts) {
   EXPECT_TRUE(absl::StrContains(html, "class=\"chart confusion\""));
 }
 
+// Dataset files named by specs over gRPC stay inside the server's dataset
+// roots (<data_dir>/datasets by default).
+TEST(EvalIntegrationTest, DatasetPathsOverGrpcAreConfinedToTheDataRoot) {
+  const std::string data_dir = testing::MakeTempDir("eval_confined");
+  std::filesystem::create_directories(data_dir + "/datasets");
+  std::filesystem::create_directories(data_dir + "/private");
+  std::ofstream(data_dir + "/datasets/cases.jsonl") << "{\"id\": \"a\", \"input\": \"q\", \"output\": \"x\"}\n";
+  std::ofstream(data_dir + "/private/secret.jsonl") << "{\"id\": \"s\", \"input\": \"secret\", \"output\": \"x\"}\n";
+  std::filesystem::create_symlink(data_dir + "/private/secret.jsonl", data_dir + "/datasets/escape.jsonl");
+  auto judge = std::make_shared<agents::ScriptedChatModel>();
+  judge->AddRule("Response:", "Score: 3");
+  auto models = std::make_shared<agents::ModelRegistry>();
+  models->SetDefault(judge);
+  ScriptedEvalServer server(data_dir, models);
+  auto stub = server.Stub();
+  auto create = [&](const std::string& path) {
+    eval::v1::CreateJobRequest request;
+    request.set_spec_text(absl::StrCat("judges: [{\"kind\": \"POINTWISE\"}]\ndataset: {\"jsonl_path\": \"", path, "\"}\n"));
+    grpc::ClientContext context;
+    eval::v1::Job job;
+    return stub->CreateJob(&context, request, &job);
+  };
+  EXPECT_TRUE(create("cases.jsonl").ok());  // relative to the root
+  EXPECT_TRUE(create(data_dir + "/datasets/cases.jsonl").ok());
+  for (const std::string& path : {data_dir + "/private/secret.jsonl", std::string("/etc/passwd"),
+                                  std::string("escape.jsonl")}) {
+    grpc::Status status = create(path);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << path << ": " << status.error_message();
+    EXPECT_TRUE(absl::StrContains(status.error_message(), "dataset.jsonl_path")) << status.error_message();
+  }
+  grpc::Status parent = create("../private/secret.jsonl");
+  EXPECT_EQ(parent.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << parent.error_message();
+}
+
 // --- 2. The real server with the local generator --------------------------
 
 class LocalGeneratorEvalTest : public ::testing::Test {
@@ -290,9 +324,11 @@ class LocalGeneratorEvalTest : public ::testing::Test {
   }
   static void TearDownTestSuite() { delete models_; }
 
-  void StartServer(const std::string& data_dir) {
-    server_ = std::make_unique<testing::ServerProcess>(
-        data_dir, std::vector<std::string>{"--models_dir=" + *models_, "--generator_model=tiny.gguf"});
+  // `dataset_root`: a directory whose files job specs may name as datasets.
+  void StartServer(const std::string& data_dir, const std::string& dataset_root = "") {
+    std::vector<std::string> flags = {"--models_dir=" + *models_, "--generator_model=tiny.gguf"};
+    if (!dataset_root.empty()) flags.push_back("--eval_dataset_roots=" + dataset_root);
+    server_ = std::make_unique<testing::ServerProcess>(data_dir, flags);
     ASSERT_TRUE(server_->Start().ok());
     stub_ = EvalService::NewStub(grpc::CreateChannel(server_->target(), grpc::InsecureChannelCredentials()));
   }
@@ -321,7 +357,9 @@ TEST_F(LocalGeneratorEvalTest, SciFactRagRouteResumesAfterAKill) {
   auto qrels = FindSharedFile("data/scifact/qrels/train.tsv");
   if (!corpus || !queries || !qrels) GTEST_SKIP() << "../shared/data/scifact not found (set TESSERA_SHARED_DIR)";
   const std::string data_dir = testing::MakeTempDir("eval_scifact");
-  StartServer(data_dir);
+  // The SciFact files may be read as datasets; nothing else outside data_dir.
+  const std::string scifact_root = std::filesystem::path(*queries).parent_path().string();
+  StartServer(data_dir, scifact_root);
   services::IngestOptions ingest;
   ingest.target = server_->target();
   ingest.collection = "scifact";
@@ -351,7 +389,7 @@ metrics: [ndcg@10, recall@100, mrr, map]
   EXPECT_GE(done_at_kill, 3);
   EXPECT_LT(done_at_kill, kSciFactQuestions);
 
-  StartServer(data_dir);  // Same data directory: the job resumes by itself.
+  StartServer(data_dir, scifact_root);  // Same data directory: the job resumes by itself.
   seen = Watch(*stub_, job->id());
   ASSERT_FALSE(seen.empty());
   const eval::v1::Job& done = seen.back();

@@ -4,10 +4,7 @@
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 
-#include <atomic>
-#include <cstdlib>
 #include <mutex>
-#include <random>
 #include <set>
 #include <string>
 #include <thread>
@@ -15,6 +12,7 @@
 
 #include "gtest/gtest.h"
 #include "tessera/ingest/v1/ingest.grpc.pb.h"
+#include "tests/crash_loop.h"
 #include "tests/server_process.h"
 
 namespace tessera {
@@ -31,62 +29,50 @@ std::string TextFor(const std::string& id) {
   return text;
 }
 
-int Repetitions() {
-  const char* value = std::getenv("TESSERA_CRASH_REPETITIONS");
-  return value != nullptr ? std::max(1, std::atoi(value)) : 5;
-}
-
 TEST(IngestCrashTest, KillNineDuringBulkIngestKeepsEveryAcknowledgedBatch) {
   const std::string data_dir = testing::MakeTempDir("ingest_crash");
   testing::ServerProcess server(data_dir);
   ASSERT_TRUE(server.Start().ok());
-  std::mt19937 random(2024);
   std::set<std::string> acknowledged;
   std::set<std::string> attempted;
   std::mutex mu;
 
-  for (int round = 0; round < Repetitions(); ++round) {
-    std::atomic<bool> stop{false};
-    std::vector<std::thread> clients;
-    const std::string target = server.target();
-    for (int c = 0; c < 3; ++c) {
-      clients.emplace_back([&, c] {
-        auto stub = IngestService::NewStub(
-            grpc::CreateChannel(target, grpc::InsecureChannelCredentials()));
-        for (int batch = 0; !stop.load(); ++batch) {
-          ingest::v1::BatchPutDocumentsRequest request;
-          request.set_collection("bulk");
-          request.set_create_collection(true);
-          std::vector<std::string> ids;
-          for (int i = 0; i < 50; ++i) {
-            std::string id = "r" + std::to_string(round) + "c" + std::to_string(c) + "b" +
-                             std::to_string(batch) + "d" + std::to_string(i);
-            auto* doc = request.add_documents();
-            doc->set_id(id);
-            doc->set_text(TextFor(id));
-            ids.push_back(std::move(id));
-          }
-          {
-            std::lock_guard<std::mutex> lock(mu);
-            attempted.insert(ids.begin(), ids.end());
-          }
-          grpc::ClientContext context;
-          context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
-          ingest::v1::BatchPutDocumentsResponse response;
-          if (stub->BatchPutDocuments(&context, request, &response).ok() &&
-              response.succeeded() == 50) {
-            std::lock_guard<std::mutex> lock(mu);
-            acknowledged.insert(ids.begin(), ids.end());
-          }
-        }
-      });
+  testing::CrashLoopOptions options;
+  options.repetitions = testing::CrashRepetitions(5);
+  options.clients = 3;
+  options.min_delay = absl::Milliseconds(150);
+  options.max_delay = absl::Milliseconds(650);
+  absl::Status looped = testing::RunCrashLoop(server, options, [&](const testing::CrashRound& r) {
+    auto stub = IngestService::NewStub(
+        grpc::CreateChannel(r.target, grpc::InsecureChannelCredentials()));
+    for (int batch = 0; !r.killed->load(); ++batch) {
+      ingest::v1::BatchPutDocumentsRequest request;
+      request.set_collection("bulk");
+      request.set_create_collection(true);
+      std::vector<std::string> ids;
+      for (int i = 0; i < 50; ++i) {
+        std::string id = "r" + std::to_string(r.round) + "c" + std::to_string(r.client) + "b" +
+                         std::to_string(batch) + "d" + std::to_string(i);
+        auto* doc = request.add_documents();
+        doc->set_id(id);
+        doc->set_text(TextFor(id));
+        ids.push_back(std::move(id));
+      }
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        attempted.insert(ids.begin(), ids.end());
+      }
+      grpc::ClientContext context;
+      context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+      ingest::v1::BatchPutDocumentsResponse response;
+      if (stub->BatchPutDocuments(&context, request, &response).ok() &&
+          response.succeeded() == 50) {
+        std::lock_guard<std::mutex> lock(mu);
+        acknowledged.insert(ids.begin(), ids.end());
+      }
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(150 + random() % 500));
-    server.Kill();
-    stop = true;
-    for (auto& client : clients) client.join();
-    ASSERT_TRUE(server.Start().ok()) << "restart after kill " << round;
-  }
+  });
+  ASSERT_TRUE(looped.ok()) << looped;
   ASSERT_GT(acknowledged.size(), 100u);
 
   // Walk everything stored: each document is complete and was attempted.
@@ -126,7 +112,9 @@ TEST(IngestCrashTest, KillNineDuringBulkIngestKeepsEveryAcknowledgedBatch) {
     ASSERT_GE(got.chunks_size(), 1) << id;
   }
   std::printf("acknowledged %zu documents over %d kills; %zu stored, all intact\n",
-              acknowledged.size(), Repetitions(), stored.size());
+              acknowledged.size(), options.repetitions, stored.size());
+  std::printf("CRASH_SUMMARY test=ingest repetitions=%d acknowledged_checked=%zu failures=0\n",
+              options.repetitions, acknowledged.size());
 }
 
 }  // namespace

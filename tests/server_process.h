@@ -25,6 +25,10 @@ class ServerProcess {
   ServerProcess(std::string data_dir, std::vector<std::string> extra_flags = {});
   ~ServerProcess();
 
+  // Sends the server's stdout and stderr (its log) to `path`, appended across
+  // restarts; set before Start().
+  void set_log_file(std::string path) { log_file_ = std::move(path); }
+
   // Starts the server and waits until it reports its port and answers health.
   absl::Status Start();
   // SIGKILL: no drain, no clean close of the database.
@@ -43,6 +47,7 @@ class ServerProcess {
  private:
   std::string data_dir_;
   std::vector<std::string> extra_flags_;
+  std::string log_file_;
   pid_t pid_ = -1;
   int port_ = 0;
 };

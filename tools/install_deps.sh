@@ -22,6 +22,8 @@ PACKAGES=(
   python3-yaml python3-protobuf
   # tools/fuzz.sh: libFuzzer and the sanitizer runtimes of clang, llvm-symbolizer
   clang libclang-rt-14-dev llvm
+  # tests/eval_report_render_test: the HTML report rendered in headless Chromium
+  chromium
 )
 
 missing=()

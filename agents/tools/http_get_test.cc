@@ -109,7 +109,9 @@ TEST_F(HttpGetTest, RefusesPrivateAddressesUnlessExplicitlyAllowed) {
   wide.allowed_hosts = {"10.1.2.3", "169.254.169.254", "[::1]", "::1", "0.0.0.0", "2130706433", "192.168.0.1", "0x7f.1"};
   HttpGetTool open_tool(wide);
   for (const char* url : {"http://10.1.2.3/", "http://169.254.169.254/latest/meta-data", "http://[::1]/",
-                          "http://0.0.0.0/", "http://192.168.0.1/"}) {
+                          "http://0.0.0.0/", "http://192.168.0.1/",
+                          // Loopback spelled as one decimal number and in hex.
+                          "http://2130706433/", "http://0x7f.1/"}) {
     absl::StatusOr<Json> result = open_tool.Invoke({{"url", url}}, absl::InfiniteFuture());
     EXPECT_EQ(result.status().code(), absl::StatusCode::kPermissionDenied) << url << ": " << result.status();
   }

@@ -18,6 +18,7 @@
 #include "engine/gemm/packed_gemm.h"
 #include "engine/llama/kernels.h"
 #include "engine/llama/stop_sequences.h"
+#include "engine/llama/transformer_ops.h"
 #include "engine/model/model_config.h"
 #include "engine/tokenizer/load_tokenizer.h"
 #include "engine/tokenizer/sentencepiece_bpe.h"
@@ -122,26 +123,6 @@ absl::Status ValidateHParams(const LlamaHParams& h) {
   return absl::OkStatus();
 }
 
-void RmsNorm(const float* x, const float* weight, int n, float eps, float* out) {
-  double sum = 0;
-  for (int i = 0; i < n; ++i) sum += static_cast<double>(x[i]) * x[i];
-  const float scale = 1.0f / std::sqrt(static_cast<float>(sum / n) + eps);
-  for (int i = 0; i < n; ++i) out[i] = weight[i] * (x[i] * scale);
-}
-
-void ApplyRope(float* head, const float* cos, const float* sin, int head_dim, RopeLayout layout) {
-  const int half = head_dim / 2;
-  for (int i = 0; i < half; ++i) {
-    const int a = layout == RopeLayout::kRotateHalf ? i : 2 * i;
-    const int b = layout == RopeLayout::kRotateHalf ? i + half : 2 * i + 1;
-    const float x0 = head[a], x1 = head[b];
-    head[a] = x0 * cos[i] - x1 * sin[i];
-    head[b] = x1 * cos[i] + x0 * sin[i];
-  }
-}
-
-float Silu(float x) { return x / (1.0f + std::exp(-x)); }
-
 // One matrix-vector product of several matrices with the same input (q, k, v;
 // gate, up): one ParallelFor over their rows together, so decode waits for the
 // threads once instead of once per matrix.
@@ -176,7 +157,9 @@ absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const std::string& 
   if (options.max_context < 0) return absl::InvalidArgumentError("max_context must be >= 0");
   if (!FileExists(path)) return absl::NotFoundError(absl::StrCat("no model at ", path));
   std::unique_ptr<LlamaModel> model(new LlamaModel());
-  absl::Status status = IsDirectory(path) ? model->LoadHf(path) : model->LoadGguf(path);
+  absl::Status status = IsDirectory(path)                      ? model->LoadHf(path)
+                        : Llama2cCheckpoint::Recognizes(path) ? model->LoadLlama2c(path)
+                                                              : model->LoadGguf(path);
   if (status.ok()) status = model->Finish(options);
   if (!status.ok()) {
     return absl::Status(status.code(), absl::StrCat(path, ": ", status.message()));
@@ -248,13 +231,47 @@ absl::Status LlamaModel::LoadGguf(const std::string& path) {
   }
 
   const model::GgufFile* gguf = gguf_.get();
-  TensorFinder find = [gguf](absl::string_view name) { return gguf->Find(name); };
+  return BindLlamaCppTensors([gguf](absl::string_view name) { return gguf->Find(name); });
+}
+
+// llama2.c's run.c fixes what the file does not store: theta 10000, eps 1e-5
+// (LlamaHParams' defaults), BOS 1, EOS 2, and rotates interleaved pairs.
+absl::Status LlamaModel::LoadLlama2c(const std::string& path) {
+  absl::StatusOr<std::unique_ptr<Llama2cCheckpoint>> checkpoint = Llama2cCheckpoint::Open(path);
+  if (!checkpoint.ok()) return checkpoint.status();
+  llama2c_ = std::move(*checkpoint);
+  const Llama2cConfig& c = llama2c_->config();
+  hparams_.vocab_size = c.vocab_size;
+  hparams_.dim = c.dim;
+  hparams_.ffn_dim = c.hidden_dim;
+  hparams_.num_layers = c.num_layers;
+  hparams_.num_heads = c.num_heads;
+  hparams_.num_kv_heads = c.num_kv_heads;
+  hparams_.head_dim = c.dim / c.num_heads;
+  hparams_.context_length = c.seq_len;
+  hparams_.rope_layout = RopeLayout::kInterleaved;
+  absl::Status status = ValidateHParams(hparams_);
+  if (!status.ok()) return status;
+  const size_t slash = path.find_last_of('/');
+  const std::string tokenizer_path =
+      (slash == std::string::npos ? std::string(".") : path.substr(0, slash)) + "/tokenizer.bin";
+  if (FileExists(tokenizer_path)) {
+    absl::StatusOr<std::unique_ptr<tokenizer::Tokenizer>> loaded =
+        tokenizer::LoadTokenizer(tokenizer_path);
+    if (!loaded.ok()) return loaded.status();
+    tokenizer_ = std::move(*loaded);
+  }
+  const Llama2cCheckpoint* ckpt = llama2c_.get();
+  return BindLlamaCppTensors([ckpt](absl::string_view name) { return ckpt->Find(name); });
+}
+
+absl::Status LlamaModel::BindLlamaCppTensors(const TensorFinder& find) {
   const LlamaHParams& h = hparams_;
   const int kv_dim = h.num_kv_heads * h.head_dim;
   absl::StatusOr<WeightMatrix> matrix = GetMatrix(find, "token_embd.weight", h.vocab_size, h.dim);
   if (!matrix.ok()) return matrix.status();
   embedding_ = *matrix;
-  if (gguf_->Find("output.weight") != nullptr) {
+  if (find("output.weight") != nullptr) {
     matrix = GetMatrix(find, "output.weight", h.vocab_size, h.dim);
     if (!matrix.ok()) return matrix.status();
     output_ = *matrix;
@@ -576,26 +593,11 @@ absl::StatusOr<absl::Span<const float>> LlamaSequence::Forward(absl::Span<const 
         for (int t = 0; t < tokens; ++t) {
           const int last = position_ + t;
           const float* q = &q_[static_cast<size_t>(t) * dim + head * head_dim];
-          float max_score = -INFINITY;
-          for (int p = 0; p <= last; ++p) {
-            const float* k = key_cache + static_cast<size_t>(p) * kv_dim + kv_offset;
-            scores[p] = DotRow(DType::kF32, reinterpret_cast<const uint8_t*>(k), q, head_dim) *
-                        scale;
-            max_score = std::max(max_score, scores[p]);
-          }
-          float sum = 0;
-          for (int p = 0; p <= last; ++p) {
-            scores[p] = std::exp(scores[p] - max_score);
-            sum += scores[p];
-          }
-          const float inv_sum = 1.0f / sum;
-          float* out = &attn_[static_cast<size_t>(t) * dim + head * head_dim];
-          std::fill(out, out + head_dim, 0.0f);
-          for (int p = 0; p <= last; ++p) {
-            const float weight = scores[p] * inv_sum;
-            const float* v = value_cache + static_cast<size_t>(p) * kv_dim + kv_offset;
-            for (int i = 0; i < head_dim; ++i) out[i] += weight * v[i];
-          }
+          AttendOneQuery(
+              q, last, head_dim, scale,
+              [&](int p) { return key_cache + static_cast<size_t>(p) * kv_dim + kv_offset; },
+              [&](int p) { return value_cache + static_cast<size_t>(p) * kv_dim + kv_offset; },
+              scores, &attn_[static_cast<size_t>(t) * dim + head * head_dim]);
         }
       }
     });
@@ -638,52 +640,160 @@ absl::StatusOr<absl::Span<const float>> LlamaSequence::Forward(absl::Span<const 
   return absl::Span<const float>(logits_);
 }
 
-absl::StatusOr<GenerationResult> LlamaModel::Generate(absl::Span<const int32_t> prompt_ids,
-                                                      const SamplingOptions& options,
-                                                      const TokenCallback& callback) const {
+absl::Status LlamaModel::AllowedTokens(const constrained::JsonSchemaAcceptor& state,
+                                       std::vector<int32_t>* allowed) const {
+  if (tokenizer_ == nullptr) {
+    return absl::FailedPreconditionError("a JSON schema constraint needs a tokenizer; this model has none");
+  }
+  absl::MutexLock lock(&trie_mutex_);
+  if (token_trie_ == nullptr) {
+    absl::StatusOr<std::vector<std::string>> token_bytes = constrained::TokenBytes(*tokenizer_);
+    if (!token_bytes.ok()) return token_bytes.status();
+    token_trie_ = std::make_unique<constrained::TokenTrie>(*token_bytes);
+  }
+  token_trie_->AllowedTokens(state, allowed);
+  return absl::OkStatus();
+}
+
+void LlamaModel::FeedToken(int32_t token, constrained::JsonSchemaAcceptor* state) const {
+  absl::MutexLock lock(&trie_mutex_);
+  if (token_trie_ != nullptr) state->FeedAll(token_trie_->bytes(token));
+}
+
+TokenSelector::TokenSelector(const LlamaModel& model, const SamplingOptions& options)
+    : model_(model),
+      options_(options),
+      sampler_(options, model.hparams().vocab_size),
+      matcher_(options.stop),
+      work_(model.hparams().vocab_size) {
+  result_.finish_reason = "length";
+}
+
+absl::StatusOr<std::unique_ptr<TokenSelector>> TokenSelector::Create(
+    const LlamaModel& model, absl::Span<const int32_t> prompt_ids, const SamplingOptions& options) {
   absl::Status status = ValidateSamplingOptions(options);
   if (!status.ok()) return status;
   if (prompt_ids.empty()) return absl::InvalidArgumentError("empty prompt");
-  if (!options.stop.empty() && tokenizer_ == nullptr) {
+  const LlamaHParams& h = model.hparams();
+  for (int32_t id : prompt_ids) {
+    if (id < 0 || id >= h.vocab_size) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("token id ", id, " outside the vocabulary [0, ", h.vocab_size, ")"));
+    }
+  }
+  if (!options.stop.empty() && model.tokenizer() == nullptr) {
     return absl::FailedPreconditionError("stop sequences need a tokenizer; this model has none");
   }
-  std::optional<constrained::JsonSchemaAcceptor> constraint;
+  std::unique_ptr<TokenSelector> selector(new TokenSelector(model, options));
   if (!options.json_schema.empty()) {
-    if (tokenizer_ == nullptr) {
+    if (model.tokenizer() == nullptr) {
       return absl::FailedPreconditionError("a JSON schema constraint needs a tokenizer; this model has none");
     }
     absl::StatusOr<std::shared_ptr<const constrained::CompiledSchema>> schema =
         constrained::CompiledSchema::Compile(options.json_schema);
     if (!schema.ok()) return schema.status();
-    constraint.emplace(*std::move(schema));
+    selector->constraint_.emplace(*std::move(schema));
   }
-  if (prompt_ids.size() >= static_cast<size_t>(hparams_.context_length)) {
+  if (prompt_ids.size() >= static_cast<size_t>(h.context_length)) {
     return absl::OutOfRangeError(absl::StrCat("prompt of ", prompt_ids.size(),
                                               " tokens does not fit the context of ",
-                                              hparams_.context_length));
+                                              h.context_length));
   }
+  selector->prompt_tokens_ = static_cast<int>(prompt_ids.size());
+  selector->history_.assign(prompt_ids.begin(), prompt_ids.end());
+  selector->history_.reserve(prompt_ids.size() + options.max_tokens);
+  selector->result_.tokens.reserve(options.max_tokens);
+  selector->result_.timings.prompt_tokens = selector->prompt_tokens_;
+  if (options.max_tokens == 0) selector->done_ = true;
+  return selector;
+}
+
+absl::StatusOr<bool> TokenSelector::Next(absl::Span<const float> logits, bool context_full,
+                                         GeneratedToken* event) {
+  if (done_) return absl::FailedPreconditionError("generation already ended");
+  const LlamaHParams& h = model_.hparams();
+  if (logits.size() != static_cast<size_t>(h.vocab_size)) {
+    return absl::InvalidArgumentError("logits row of the wrong size");
+  }
+  if (constraint_.has_value()) {
+    // Only tokens that keep the output valid (and EOS once it may end).
+    allowed_.clear();
+    absl::Status status = model_.AllowedTokens(*constraint_, &allowed_);
+    if (!status.ok()) return status;
+    if (constraint_->CanEnd() && h.eos_id >= 0) allowed_.push_back(h.eos_id);
+    if (allowed_.empty()) {
+      return absl::InternalError("the JSON schema constraint allows no next token");
+    }
+    std::fill(work_.begin(), work_.end(), -std::numeric_limits<float>::infinity());
+    for (int32_t id : allowed_) work_[id] = logits[id];
+  } else {
+    std::copy(logits.begin(), logits.end(), work_.begin());
+  }
+  const int32_t token = sampler_.Sample(absl::MakeSpan(work_), history_);
+  event->token = token;
+  event->top_logprobs.clear();
+  if (options_.logprobs) {
+    event->logprob = sampler_.LogProbs(logits, token, options_.top_logprobs, &event->top_logprobs);
+    result_.logprobs.push_back(event->logprob);
+    result_.top_logprobs.push_back(event->top_logprobs);
+  }
+  history_.push_back(token);
+  result_.tokens.push_back(token);
+  const bool eos = options_.stop_at_eos && token == h.eos_id;
+  bool last = eos || static_cast<int>(result_.tokens.size()) >= options_.max_tokens || context_full;
+  if (eos) result_.finish_reason = "eos";
+  if (constraint_.has_value() && !eos) {
+    // AllowedTokens only offered tokens the acceptor takes.
+    model_.FeedToken(token, &*constraint_);
+    if (constraint_->MustEnd()) {
+      last = true;
+      result_.finish_reason = "stop";
+    }
+  }
+  event->text_delta.clear();
+  if (const tokenizer::Tokenizer* tok = model_.tokenizer(); tok != nullptr) {
+    absl::StatusOr<std::string> decoded = tok->Decode(result_.tokens);
+    if (!decoded.ok()) return decoded.status();
+    text_ = std::move(*decoded);
+    const StopSequenceMatcher::Result check = matcher_.Check(text_, last);
+    if (check.stopped) {
+      last = true;
+      result_.finish_reason = "stop";
+    }
+    if (check.safe_length > emitted_) {
+      event->text_delta = text_.substr(emitted_, check.safe_length - emitted_);
+      emitted_ = check.safe_length;
+    }
+  }
+  done_ = last;
+  return last;
+}
+
+void TokenSelector::Cancel() {
+  if (done_) return;
+  done_ = true;
+  result_.finish_reason = "cancelled";
+}
+
+GenerationResult TokenSelector::TakeResult() {
+  result_.text = text_.substr(0, emitted_);
+  result_.timings.prompt_tokens = prompt_tokens_;
+  result_.timings.generated_tokens = static_cast<int>(result_.tokens.size());
+  return std::move(result_);
+}
+
+absl::StatusOr<GenerationResult> LlamaModel::Generate(absl::Span<const int32_t> prompt_ids,
+                                                      const SamplingOptions& options,
+                                                      const TokenCallback& callback) const {
+  absl::StatusOr<std::unique_ptr<TokenSelector>> selector =
+      TokenSelector::Create(*this, prompt_ids, options);
+  if (!selector.ok()) return selector.status();
   absl::MutexLock lock(&generate_mutex_);
-  if (constraint.has_value() && token_trie_ == nullptr) {
-    absl::StatusOr<std::vector<std::string>> token_bytes = constrained::TokenBytes(*tokenizer_);
-    if (!token_bytes.ok()) return token_bytes.status();
-    token_trie_ = std::make_unique<constrained::TokenTrie>(*token_bytes);
-  }
-  std::vector<int32_t> allowed;
   using Clock = std::chrono::steady_clock;
+  if (options.max_tokens == 0) return (*selector)->TakeResult();
   const int64_t wanted = static_cast<int64_t>(prompt_ids.size()) + options.max_tokens;
   std::unique_ptr<LlamaSequence> sequence =
       NewSequence(static_cast<int>(std::min<int64_t>(wanted, hparams_.context_length)));
-  GenerationResult result;
-  result.timings.prompt_tokens = static_cast<int>(prompt_ids.size());
-  result.finish_reason = "length";
-  if (options.max_tokens == 0) return result;
-
-  std::vector<int32_t> history(prompt_ids.begin(), prompt_ids.end());
-  history.reserve(wanted);
-  result.tokens.reserve(options.max_tokens);
-  std::vector<float> work(hparams_.vocab_size);
-  Sampler sampler(options, hparams_.vocab_size);
-  StopSequenceMatcher matcher(options.stop);
   GeneratedToken event;
 
   const Clock::time_point prefill_start = Clock::now();
@@ -691,72 +801,22 @@ absl::StatusOr<GenerationResult> LlamaModel::Generate(absl::Span<const int32_t> 
   if (!logits.ok()) return logits.status();
   const Clock::time_point decode_start = Clock::now();
   int decode_steps = 0;
-  size_t emitted = 0;  // Bytes of text already streamed.
-  std::string text;
   while (true) {
-    if (constraint.has_value()) {
-      // Only tokens that keep the output valid (and EOS once it may end).
-      allowed.clear();
-      token_trie_->AllowedTokens(*constraint, &allowed);
-      if (constraint->CanEnd() && hparams_.eos_id >= 0) allowed.push_back(hparams_.eos_id);
-      if (allowed.empty()) {
-        return absl::InternalError("the JSON schema constraint allows no next token");
-      }
-      std::fill(work.begin(), work.end(), -std::numeric_limits<float>::infinity());
-      for (int32_t id : allowed) work[id] = (*logits)[id];
-    } else {
-      std::copy(logits->begin(), logits->end(), work.begin());
-    }
-    const int32_t token = sampler.Sample(absl::MakeSpan(work), history);
-    event.token = token;
-    event.top_logprobs.clear();
-    if (options.logprobs) {
-      event.logprob = sampler.LogProbs(*logits, token, options.top_logprobs, &event.top_logprobs);
-      result.logprobs.push_back(event.logprob);
-      result.top_logprobs.push_back(event.top_logprobs);
-    }
-    history.push_back(token);
-    result.tokens.push_back(token);
-    const bool eos = options.stop_at_eos && token == hparams_.eos_id;
-    bool last = eos || static_cast<int>(result.tokens.size()) >= options.max_tokens ||
-                sequence->position() >= sequence->capacity();
-    if (eos) result.finish_reason = "eos";
-    if (constraint.has_value() && !eos) {
-      // The trie only offered tokens the acceptor takes.
-      constraint->FeedAll(token_trie_->bytes(token));
-      if (constraint->MustEnd()) {
-        last = true;
-        result.finish_reason = "stop";
-      }
-    }
-    event.text_delta.clear();
-    if (tokenizer_ != nullptr) {
-      absl::StatusOr<std::string> decoded = tokenizer_->Decode(result.tokens);
-      if (!decoded.ok()) return decoded.status();
-      text = std::move(*decoded);
-      const StopSequenceMatcher::Result check = matcher.Check(text, last);
-      if (check.stopped) {
-        last = true;
-        result.finish_reason = "stop";
-      }
-      if (check.safe_length > emitted) {
-        event.text_delta = text.substr(emitted, check.safe_length - emitted);
-        emitted = check.safe_length;
-      }
-    }
+    absl::StatusOr<bool> last =
+        (*selector)->Next(*logits, sequence->position() >= sequence->capacity(), &event);
+    if (!last.ok()) return last.status();
     if (callback && !callback(event)) {
-      if (!last) result.finish_reason = "cancelled";
+      (*selector)->Cancel();
       break;
     }
-    if (last) break;
-    logits = sequence->Forward(absl::MakeConstSpan(&history.back(), 1));
+    if (*last) break;
+    logits = sequence->Forward(absl::MakeConstSpan(&(*selector)->history().back(), 1));
     if (!logits.ok()) return logits.status();
     ++decode_steps;
   }
   const Clock::time_point end = Clock::now();
-  result.text = text.substr(0, emitted);
+  GenerationResult result = (*selector)->TakeResult();
   GenerationTimings& timings = result.timings;
-  timings.generated_tokens = static_cast<int>(result.tokens.size());
   timings.prefill_seconds = std::chrono::duration<double>(decode_start - prefill_start).count();
   timings.decode_seconds = std::chrono::duration<double>(end - decode_start).count();
   if (timings.prefill_seconds > 0) {

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,7 +26,9 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
+#include "engine/llama/llama2c_checkpoint.h"
 #include "engine/llama/sampler.h"
+#include "engine/llama/stop_sequences.h"
 #include "engine/llama/thread_pool.h"
 #include "engine/model/gguf.h"
 #include "engine/model/safetensors.h"
@@ -148,7 +151,8 @@ class LlamaSequence {
 
 class LlamaModel {
  public:
-  // `path`: a .gguf file, or a directory with config.json and model.safetensors
+  // `path`: a .gguf file, a llama2.c checkpoint (.bin; a tokenizer.bin beside
+  // it is loaded too), or a directory with config.json and model.safetensors
   // (or a sharded index). NOT_FOUND for missing files; INVALID_ARGUMENT for a
   // missing tensor, a shape that disagrees with the config, an unsupported
   // weight type or architecture.
@@ -171,25 +175,48 @@ class LlamaModel {
                                             const SamplingOptions& options,
                                             const TokenCallback& callback = nullptr) const;
 
- private:
-  friend class LlamaSequence;
+  // The weights, for other executors of the same model (the batched serving
+  // engine, the CUDA path). Valid while the model lives.
   struct Layer {
     std::vector<float> attn_norm;
     std::vector<float> ffn_norm;
     WeightMatrix q, k, v, o, gate, up, down;
   };
+  absl::Span<const Layer> layers() const { return layers_; }
+  const WeightMatrix& embedding() const { return embedding_; }
+  const WeightMatrix& output() const { return output_; }
+  absl::Span<const float> output_norm() const { return output_norm_; }
+  // RoPE inverse frequencies, head_dim / 2 of them (the model's theta applied).
+  absl::Span<const float> inv_freq() const { return inv_freq_; }
+  ThreadPool* pool() const { return pool_.get(); }
+
+  // out[t][r] = sum_c w[r][c] * x[t][c] for `tokens` rows of x, on the model's
+  // thread pool (matrix-vector kernels for one token, a GEMM for several).
+  void MatMul(const WeightMatrix& w, const float* x, int tokens, float* out) const;
+
+  // Appends the tokens that keep `state` valid (constrained decoding), building
+  // the vocabulary trie on first use. FAILED_PRECONDITION without a tokenizer.
+  absl::Status AllowedTokens(const constrained::JsonSchemaAcceptor& state,
+                             std::vector<int32_t>* allowed) const;
+  // Feeds the bytes of `token` (one AllowedTokens offered) to `state`.
+  void FeedToken(int32_t token, constrained::JsonSchemaAcceptor* state) const;
+
+ private:
+  friend class LlamaSequence;
 
   LlamaModel() = default;
   absl::Status LoadGguf(const std::string& path);
   absl::Status LoadHf(const std::string& path);
+  absl::Status LoadLlama2c(const std::string& path);
+  // Binds the weights under llama.cpp's tensor names (GGUF and llama2.c files).
+  absl::Status BindLlamaCppTensors(
+      const std::function<const model::TensorView*(absl::string_view)>& find);
   absl::Status Finish(LlamaLoadOptions options);
-
-  // out[t][r] = sum_c w[r][c] * x[t][c] for `tokens` rows of x.
-  void MatMul(const WeightMatrix& w, const float* x, int tokens, float* out) const;
 
   LlamaHParams hparams_;
   std::unique_ptr<model::GgufFile> gguf_;
   std::unique_ptr<model::SafetensorsCheckpoint> safetensors_;
+  std::unique_ptr<Llama2cCheckpoint> llama2c_;
   WeightMatrix embedding_;
   WeightMatrix output_;
   std::vector<float> output_norm_;
@@ -198,8 +225,57 @@ class LlamaModel {
   std::unique_ptr<tokenizer::Tokenizer> tokenizer_;
   std::unique_ptr<ThreadPool> pool_;
   mutable absl::Mutex generate_mutex_;
-  // The vocabulary trie for constrained decoding, built on first use.
-  mutable std::unique_ptr<constrained::TokenTrie> token_trie_ ABSL_GUARDED_BY(generate_mutex_);
+  // The vocabulary trie for constrained decoding, built on first use; shared by
+  // Generate and the serving engine's selectors, so it has its own lock.
+  mutable absl::Mutex trie_mutex_;
+  mutable std::unique_ptr<constrained::TokenTrie> token_trie_ ABSL_GUARDED_BY(trie_mutex_);
+};
+
+// The per-token half of generation, shared by LlamaModel::Generate and the
+// batched serving engine (engine/serving): JSON-schema masking, sampling,
+// log-probabilities, EOS, max_tokens, stop sequences and the streamed text.
+// Feeding it the logits of each position in turn gives Generate's tokens.
+class TokenSelector {
+ public:
+  // Checks the request as Generate does: INVALID_ARGUMENT for bad options or an
+  // empty prompt, FAILED_PRECONDITION for stop strings or a schema without a
+  // tokenizer, OUT_OF_RANGE for a prompt that fills the context.
+  static absl::StatusOr<std::unique_ptr<TokenSelector>> Create(const LlamaModel& model,
+                                                               absl::Span<const int32_t> prompt_ids,
+                                                               const SamplingOptions& options);
+
+  // Picks the token that follows the history from `logits` (vocab_size values
+  // of the last position), fills `event` and returns whether generation ends
+  // with it. `context_full`: no position is left to run this token.
+  absl::StatusOr<bool> Next(absl::Span<const float> logits, bool context_full,
+                            GeneratedToken* event);
+  // Ends the generation as "cancelled" unless it already ended.
+  void Cancel();
+
+  bool done() const { return done_; }
+  const SamplingOptions& options() const { return options_; }
+  // The prompt followed by the generated tokens.
+  const std::vector<int32_t>& history() const { return history_; }
+  int prompt_tokens() const { return prompt_tokens_; }
+  // Tokens, text streamed so far, logprobs and finish reason (timings unset).
+  GenerationResult TakeResult();
+
+ private:
+  TokenSelector(const LlamaModel& model, const SamplingOptions& options);
+
+  const LlamaModel& model_;
+  SamplingOptions options_;
+  Sampler sampler_;
+  StopSequenceMatcher matcher_;
+  std::optional<constrained::JsonSchemaAcceptor> constraint_;
+  std::vector<int32_t> history_;
+  int prompt_tokens_ = 0;
+  std::vector<float> work_;
+  std::vector<int32_t> allowed_;
+  std::string text_;
+  size_t emitted_ = 0;  // Bytes of text already streamed.
+  bool done_ = false;
+  GenerationResult result_;
 };
 
 }  // namespace tessera::llama

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -14,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/shared_data.h"
+#include "engine/llama/llama2c_checkpoint.h"
 #include "engine/model/gguf.h"
 #include "engine/model/model_config.h"
 #include "engine/model/safetensors.h"
@@ -415,6 +417,51 @@ absl::StatusOr<std::string> MakeRandomLlamaGguf(absl::string_view shape, const L
   return path;
 }
 
+// llama2.c's legacy (version 0) .bin: the GGUF tensors (q/k rows permuted alike)
+// in llama2.c's order, plus the shared tokenizer.bin beside it when the vocabulary
+// is Llama 2's and no tokenizer.bin is there yet.
+absl::StatusOr<std::string> MakeRandomLlama2c(const LlamaConfig& config, const std::string& path,
+                                              uint64_t seed, DType dtype) {
+  if (dtype != DType::kF32) return absl::InvalidArgumentError("llama2c output takes f32 only");
+  llama::Llama2cConfig out;
+  out.dim = config.hidden_size;
+  out.hidden_dim = config.intermediate_size;
+  out.num_layers = config.num_hidden_layers;
+  out.num_heads = config.num_attention_heads;
+  out.num_kv_heads = config.num_key_value_heads;
+  out.vocab_size = config.vocab_size;
+  out.seq_len = config.max_position_embeddings;
+  out.shared_classifier = config.tie_word_embeddings;
+  std::vector<LlamaTensor> tensors = LlamaTensors(config);
+  auto fill = [&](const std::string& name, float* dst, size_t count) {
+    for (const LlamaTensor& tensor : tensors) {
+      if (tensor.gguf_name != name) continue;
+      std::vector<float> values = RandomValues(tensor.hf, seed);
+      if (tensor.permute_heads > 0) {
+        values = PermuteForGguf(values, tensor.hf.shape[0], tensor.hf.shape[1], tensor.permute_heads);
+      }
+      std::memcpy(dst, values.data(), std::min(count, values.size()) * sizeof(float));
+    }
+  };
+  const std::string parent = DirName(path);
+  if (!parent.empty()) {
+    absl::Status status = MakeDirectories(parent);
+    if (!status.ok()) return status;
+  }
+  absl::Status status = llama::WriteLlama2cCheckpoint(path, out, fill);
+  if (!status.ok()) return status;
+  const std::string tokenizer_path = (parent.empty() ? std::string(".") : parent) + "/tokenizer.bin";
+  struct stat st;
+  if (config.vocab_size == 32000 && ::stat(tokenizer_path.c_str(), &st) != 0) {
+    if (std::optional<std::string> shared = FindSharedFile("tokenizers/llama2/tokenizer.bin")) {
+      absl::StatusOr<std::string> bytes = ReadTextFile(*shared);
+      if (bytes.ok()) status = WriteTextFile(tokenizer_path, *bytes);
+      if (!status.ok()) return status;
+    }
+  }
+  return path;
+}
+
 absl::StatusOr<std::string> MakeRandomLlamaSafetensors(const LlamaConfig& config,
                                                        const std::string& dir, uint64_t seed,
                                                        DType dtype) {
@@ -450,9 +497,9 @@ absl::StatusOr<std::string> MakeRandomModel(absl::string_view arch, absl::string
   absl::StatusOr<DType> dtype = ParseDType(dtype_name);
   if (!dtype.ok()) return dtype.status();
   const std::string format_name = format.empty() ? "safetensors" : std::string(format);
-  if (format_name != "safetensors" && format_name != "gguf") {
+  if (format_name != "safetensors" && format_name != "gguf" && format_name != "llama2c") {
     return absl::InvalidArgumentError(
-        absl::StrCat("unknown format \"", format, "\" (safetensors, gguf)"));
+        absl::StrCat("unknown format \"", format, "\" (safetensors, gguf, llama2c)"));
   }
   if (arch == "bert" || arch == "bert-cross-encoder") {
     if (format_name != "safetensors") {
@@ -464,6 +511,7 @@ absl::StatusOr<std::string> MakeRandomModel(absl::string_view arch, absl::string
     absl::StatusOr<LlamaConfig> config = NamedLlamaShape(shape);
     if (!config.ok()) return config.status();
     if (format_name == "gguf") return MakeRandomLlamaGguf(shape, *config, out_path, seed, *dtype);
+    if (format_name == "llama2c") return MakeRandomLlama2c(*config, out_path, seed, *dtype);
     return MakeRandomLlamaSafetensors(*config, out_path, seed, *dtype);
   }
   return absl::InvalidArgumentError(

@@ -30,6 +30,10 @@ namespace tessera::model {
 //     present and of the shape's size, else a byte vocabulary padded to size).
 //     attn_q/attn_k rows are permuted as llama.cpp's converter does, so the GGUF and
 //     safetensors files of one seed hold the same model.
+//   arch "llama", format "llama2c" (f32 only): the file `out_path` as llama2.c's
+//     legacy (version 0) .bin, the GGUF tensors in llama2.c's order (so it holds the
+//     same model as the GGUF file of that seed), plus tokenizer.bin from the shared
+//     Llama 2 files beside it when the vocabulary is 32000 and none is there yet.
 // `shape`: a name from NamedBertShape/NamedLlamaShape. `dtype`: "f32" (default when
 // empty), "f16", "bf16" (safetensors only), "q8_0", "q4_0" (GGUF only; 1-D tensors
 // stay f32 as llama.cpp keeps them). The same seed gives the same bytes.

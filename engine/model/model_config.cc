@@ -5,6 +5,7 @@
 #include <cmath>
 #include <exception>
 #include <fstream>
+#include <initializer_list>
 #include <sstream>
 
 #include "absl/status/status.h"
@@ -27,6 +28,15 @@ absl::StatusOr<Json> ParseObject(absl::string_view text) {
 }
 
 // Reads an integer field into `target`; absent fields keep the default unless required.
+// An integer field of config.json: its key, whether it must be present, its
+// least allowed value and where it goes.
+struct IntField {
+  const char* key;
+  bool required;
+  int64_t min_value;
+  int* target;
+};
+
 absl::Status ReadInt(const Json& json, const char* key, bool required, int64_t min_value,
                      int* target) {
   auto it = json.find(key);
@@ -43,6 +53,14 @@ absl::Status ReadInt(const Json& json, const char* key, bool required, int64_t m
         absl::StrCat("config field ", key, " = ", value, " is out of range"));
   }
   *target = static_cast<int>(value);
+  return absl::OkStatus();
+}
+
+absl::Status ReadInts(const Json& json, std::initializer_list<IntField> fields) {
+  for (const IntField& field : fields) {
+    absl::Status status = ReadInt(json, field.key, field.required, field.min_value, field.target);
+    if (!status.ok()) return status;
+  }
   return absl::OkStatus();
 }
 
@@ -79,27 +97,18 @@ absl::StatusOr<BertConfig> ParseBertConfig(absl::string_view json_text) {
   const Json& json = *parsed;
   BertConfig config;
   try {
-    absl::Status status;
-    struct Field {
-      const char* key;
-      bool required;
-      int64_t min_value;
-      int* target;
-    };
-    for (const Field& field : {
-             Field{"vocab_size", true, 1, &config.vocab_size},
-             Field{"hidden_size", true, 1, &config.hidden_size},
-             Field{"num_hidden_layers", true, 1, &config.num_hidden_layers},
-             Field{"num_attention_heads", true, 1, &config.num_attention_heads},
-             Field{"intermediate_size", true, 1, &config.intermediate_size},
-             Field{"max_position_embeddings", false, 1, &config.max_position_embeddings},
-             Field{"type_vocab_size", false, 1, &config.type_vocab_size},
-             Field{"pad_token_id", false, 0, &config.pad_token_id},
-             Field{"num_labels", false, 0, &config.num_labels},
-         }) {
-      status = ReadInt(json, field.key, field.required, field.min_value, field.target);
-      if (!status.ok()) return status;
-    }
+    absl::Status status = ReadInts(json, {
+        IntField{"vocab_size", true, 1, &config.vocab_size},
+        IntField{"hidden_size", true, 1, &config.hidden_size},
+        IntField{"num_hidden_layers", true, 1, &config.num_hidden_layers},
+        IntField{"num_attention_heads", true, 1, &config.num_attention_heads},
+        IntField{"intermediate_size", true, 1, &config.intermediate_size},
+        IntField{"max_position_embeddings", false, 1, &config.max_position_embeddings},
+        IntField{"type_vocab_size", false, 1, &config.type_vocab_size},
+        IntField{"pad_token_id", false, 0, &config.pad_token_id},
+        IntField{"num_labels", false, 0, &config.num_labels},
+    });
+    if (!status.ok()) return status;
     status = ReadDouble(json, "layer_norm_eps", &config.layer_norm_eps);
     if (!status.ok()) return status;
     if (auto it = json.find("hidden_act"); it != json.end()) {
@@ -147,28 +156,19 @@ absl::StatusOr<LlamaConfig> ParseLlamaConfig(absl::string_view json_text) {
   const Json& json = *parsed;
   LlamaConfig config;
   try {
-    absl::Status status;
-    struct Field {
-      const char* key;
-      bool required;
-      int64_t min_value;
-      int* target;
-    };
     config.num_key_value_heads = -1;
-    for (const Field& field : {
-             Field{"vocab_size", true, 1, &config.vocab_size},
-             Field{"hidden_size", true, 1, &config.hidden_size},
-             Field{"intermediate_size", true, 1, &config.intermediate_size},
-             Field{"num_hidden_layers", true, 1, &config.num_hidden_layers},
-             Field{"num_attention_heads", true, 1, &config.num_attention_heads},
-             Field{"num_key_value_heads", false, 1, &config.num_key_value_heads},
-             Field{"max_position_embeddings", false, 1, &config.max_position_embeddings},
-             Field{"bos_token_id", false, 0, &config.bos_token_id},
-             Field{"eos_token_id", false, 0, &config.eos_token_id},
-         }) {
-      status = ReadInt(json, field.key, field.required, field.min_value, field.target);
-      if (!status.ok()) return status;
-    }
+    absl::Status status = ReadInts(json, {
+        IntField{"vocab_size", true, 1, &config.vocab_size},
+        IntField{"hidden_size", true, 1, &config.hidden_size},
+        IntField{"intermediate_size", true, 1, &config.intermediate_size},
+        IntField{"num_hidden_layers", true, 1, &config.num_hidden_layers},
+        IntField{"num_attention_heads", true, 1, &config.num_attention_heads},
+        IntField{"num_key_value_heads", false, 1, &config.num_key_value_heads},
+        IntField{"max_position_embeddings", false, 1, &config.max_position_embeddings},
+        IntField{"bos_token_id", false, 0, &config.bos_token_id},
+        IntField{"eos_token_id", false, 0, &config.eos_token_id},
+    });
+    if (!status.ok()) return status;
     if (config.num_key_value_heads < 0) config.num_key_value_heads = config.num_attention_heads;
     status = ReadDouble(json, "rms_norm_eps", &config.rms_norm_eps);
     if (status.ok()) status = ReadDouble(json, "rope_theta", &config.rope_theta);
@@ -304,6 +304,15 @@ absl::StatusOr<LlamaConfig> NamedLlamaShape(absl::string_view name) {
     config.max_position_embeddings = 2048;
     return config;
   }
+  if (name == "llama-100m") {  // A ~110M-parameter LLaMA for serving benchmarks on small machines.
+    config.hidden_size = 768;
+    config.intermediate_size = 2048;
+    config.num_hidden_layers = 12;
+    config.num_attention_heads = 12;
+    config.num_key_value_heads = 4;
+    config.max_position_embeddings = 2048;
+    return config;
+  }
   if (name == "tiny-llama") {
     config.hidden_size = 64;
     config.intermediate_size = 128;
@@ -313,10 +322,12 @@ absl::StatusOr<LlamaConfig> NamedLlamaShape(absl::string_view name) {
     config.max_position_embeddings = 2048;  // Room for real prompts (agents, RAG) in tests.
     return config;
   }
-  return absl::NotFoundError(absl::StrCat("unknown LLaMA shape \"", name, "\" (known: tinyllama-1.1b, llama2-7b, tiny-llama)"));
+  return absl::NotFoundError(absl::StrCat("unknown LLaMA shape \"", name, "\" (known: tinyllama-1.1b, llama2-7b, llama-100m, tiny-llama)"));
 }
 
 std::vector<std::string> BertShapeNames() { return {"minilm-l6", "bert-base", "tiny-bert"}; }
-std::vector<std::string> LlamaShapeNames() { return {"tinyllama-1.1b", "llama2-7b", "tiny-llama"}; }
+std::vector<std::string> LlamaShapeNames() {
+  return {"tinyllama-1.1b", "llama2-7b", "llama-100m", "tiny-llama"};
+}
 
 }  // namespace tessera::model

@@ -59,7 +59,7 @@ std::string BertConfigToJson(const BertConfig& config);
 std::string LlamaConfigToJson(const LlamaConfig& config);
 
 // Named shapes. BERT: "minilm-l6" (all-MiniLM-L6-v2), "bert-base", "tiny-bert".
-// LLaMA: "tinyllama-1.1b", "llama2-7b", "tiny-llama". NOT_FOUND for other names.
+// LLaMA: "tinyllama-1.1b", "llama2-7b", "llama-100m", "tiny-llama". NOT_FOUND for other names.
 absl::StatusOr<BertConfig> NamedBertShape(absl::string_view name);
 absl::StatusOr<LlamaConfig> NamedLlamaShape(absl::string_view name);
 std::vector<std::string> BertShapeNames();

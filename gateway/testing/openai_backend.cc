@@ -44,6 +44,11 @@ std::string TestOpenAiBackend::last_authorization() {
 }
 
 std::string TestOpenAiBackend::Handle(const RawRequest& request) {
+  if (request.method == "GET" && request.target == "/health") {
+    health_probes_.fetch_add(1);
+    return healthy_.load() ? RawHttpServer::Response(200, "text/plain", "ok\n")
+                           : RawHttpServer::Response(503, "text/plain", "down\n");
+  }
   Json body = Json::parse(request.body, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded() || !body.is_object()) {
     return RawHttpServer::Response(400, "application/json", R"({"error":{"message":"bad JSON"}})");

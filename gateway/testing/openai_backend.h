@@ -28,6 +28,9 @@ class TestOpenAiBackend {
 
   // Answer HTTP 500 to chat completions while set.
   void set_failing(bool failing) { failing_ = failing; }
+  // GET /health answers 200 while set (the default), else 503.
+  void set_healthy(bool healthy) { healthy_ = healthy; }
+  int health_probes() const { return health_probes_.load(); }
   // Chat completion requests received (including failed ones).
   int requests() const { return requests_.load(); }
   std::string last_body();
@@ -39,6 +42,8 @@ class TestOpenAiBackend {
   const std::string name_;
   RawHttpServer server_;
   std::atomic<bool> failing_{false};
+  std::atomic<bool> healthy_{true};
+  std::atomic<int> health_probes_{0};
   std::atomic<int> requests_{0};
   absl::Mutex mu_;
   std::string last_body_ ABSL_GUARDED_BY(mu_);
