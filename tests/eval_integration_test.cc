@@ -15,6 +15,7 @@
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -31,6 +32,7 @@
 #include "eval/eval_service.h"
 #include "eval/test_models.h"
 #include "gtest/gtest.h"
+#include "tests/chromium_render.h"
 #include "services/ingest_command.h"
 #include "services/local_chat_model.h"
 #include "tessera/eval/v1/eval.grpc.pb.h"
@@ -415,6 +417,28 @@ metrics: [ndcg@10, recall@100, mrr, map]
   ASSERT_TRUE(summary.ok());
   EXPECT_EQ((*summary)["cases"].size(), static_cast<size_t>(kSciFactQuestions));
   EXPECT_EQ((*summary)["job"]["dataset_hash"], done.spec().dataset().content_hash());
+
+  // The job's own report, opened in headless Chromium: its charts are laid out
+  // with drawn marks and the page is not blank.
+  const std::string chromium = testing::FindChromium();
+  if (chromium.empty()) {
+    std::printf("SKIPPED the Chromium check of the job's report: no Chromium (apt-get install chromium)\n");
+    return;
+  }
+  auto charts = testing::MeasureCharts(chromium, done.report_path());
+  ASSERT_TRUE(charts.ok()) << charts.status();
+  ASSERT_FALSE(charts->empty());
+  for (const Json& chart : *charts) {
+    EXPECT_GT(chart["width"].get<double>(), 100) << chart.dump();
+    EXPECT_GT(chart["height"].get<double>(), 50) << chart.dump();
+    EXPECT_GT(chart["rects"].get<int>() + chart["circles"].get<int>(), 0) << chart.dump();
+  }
+  auto drawn = testing::DrawnShare(chromium, done.report_path(),
+                                   std::filesystem::path(done.report_path()).replace_filename("report.png"));
+  ASSERT_TRUE(drawn.ok()) << drawn.status();
+  EXPECT_GT(*drawn, 0.01);
+  std::printf("the job's report rendered %zu charts in Chromium; %.1f%% of the screenshot drawn\n",
+              charts->size(), 100 * *drawn);
 }
 
 TEST_F(LocalGeneratorEvalTest, LocalGeneratorAsJudge) {

@@ -6,84 +6,21 @@
 //  - --screenshot of the report as written (no script in it): the picture is
 //    not blank (python3 counts the non-white pixels).
 // Skips, saying so, when no Chromium is installed (apt-get install chromium).
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "common/json.h"
 #include "eval/report.h"
 #include "gtest/gtest.h"
+#include "tests/chromium_render.h"
+#include "tests/server_process.h"
 
 namespace tessera {
 namespace {
-
-// Appended to a copy of the report: measures each chart and its marks after
-// layout and writes the figures into the DOM for --dump-dom.
-constexpr char kMeasure[] = R"(<script>
-(function () {
-  const charts = [];
-  for (const svg of document.querySelectorAll('svg.chart')) {
-    const box = svg.getBoundingClientRect();
-    // Areas for shapes; lines (axes, intervals) are flat, so either extent.
-    const drawn = (selector) => [...svg.querySelectorAll(selector)].filter((e) => {
-      const b = e.getBoundingClientRect();
-      return selector === 'line' ? b.width > 0 || b.height > 0 : b.width > 0 && b.height > 0;
-    }).length;
-    charts.push({kind: svg.getAttribute('class').replace('chart ', ''),
-                 width: box.width, height: box.height,
-                 rects: drawn('rect'), circles: drawn('circle'), lines: drawn('line'),
-                 texts: drawn('text')});
-  }
-  const out = document.createElement('pre');
-  out.id = 'measured';
-  out.textContent = 'MEASURED' + JSON.stringify(charts) + 'END';
-  document.body.appendChild(out);
-})();
-</script>
-)";
-
-std::string TempDir() {
-  const char* dir = std::getenv("TEST_TMPDIR");
-  return dir != nullptr ? dir : "/tmp";
-}
-
-std::string FindChromium() {
-  if (const char* given = std::getenv("TESSERA_CHROMIUM"); given != nullptr && *given != '\0') return given;
-  for (const char* name : {"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"}) {
-    for (const char* dir : {"/usr/bin", "/usr/local/bin", "/snap/bin"}) {
-      const std::string path = absl::StrCat(dir, "/", name);
-      if (access(path.c_str(), X_OK) == 0) return path;
-    }
-  }
-  return "";
-}
-
-// Runs `command` through the shell; stdout in `out`. Returns the exit status.
-int RunShell(const std::string& command, std::string* out) {
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return -1;
-  char buffer[65536];
-  size_t n;
-  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) out->append(buffer, n);
-  const int status = pclose(pipe);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-std::string ChromiumCommand(const std::string& chromium, const std::string& arguments) {
-  // A fresh profile in the test's directory; stderr (D-Bus chatter) to a file.
-  return absl::StrCat("timeout 40 ", chromium,
-                      " --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run"
-                      " --hide-scrollbars --user-data-dir=", TempDir(), "/chromium-profile ",
-                      arguments, " 2>>", TempDir(), "/chromium.log");
-}
 
 // Twelve cases with two 1-5 judges, a pairwise judge, two RAG metrics and human
 // labels for one judge: every chart of the report has something to draw.
@@ -120,12 +57,12 @@ eval::ReportInput EveryChartInput() {
 }
 
 TEST(EvalReportRenderTest, ChartsRenderInHeadlessChromium) {
-  const std::string chromium = FindChromium();
+  const std::string chromium = testing::FindChromium();
   if (chromium.empty()) {
     GTEST_SKIP() << "no Chromium found (apt-get install chromium, or set TESSERA_CHROMIUM): "
                     "the HTML report was not rendered";
   }
-  const std::string dir = TempDir() + "/render-report";
+  const std::string dir = testing::MakeTempDir("render-report");
   auto html_path = eval::WriteReports(EveryChartInput(), dir);
   ASSERT_TRUE(html_path.ok()) << html_path.status();
   std::stringstream html;
@@ -133,20 +70,7 @@ TEST(EvalReportRenderTest, ChartsRenderInHeadlessChromium) {
   ASSERT_EQ(html.str().find("<script"), std::string::npos) << "the report itself must work without scripts";
 
   // 1. Layout, measured by the browser.
-  std::string measured_html = html.str();
-  const size_t body_end = measured_html.rfind("</body>");
-  ASSERT_NE(body_end, std::string::npos);
-  measured_html.insert(body_end, kMeasure);
-  const std::string measured_path = dir + "/measured.html";
-  std::ofstream(measured_path) << measured_html;
-  std::string dom;
-  ASSERT_EQ(RunShell(ChromiumCommand(chromium, absl::StrCat("--dump-dom file://", measured_path)), &dom), 0)
-      << "chromium --dump-dom failed; see " << TempDir() << "/chromium.log";
-  // The element the script added (its source holds the marker too).
-  const std::string marker = "<pre id=\"measured\">MEASURED";
-  const size_t begin = dom.find(marker), end = dom.find("END</pre>", begin);
-  ASSERT_TRUE(begin != std::string::npos && end != std::string::npos) << dom.substr(0, 2000);
-  auto charts = ParseJson(dom.substr(begin + marker.size(), end - begin - marker.size()), "measured charts");
+  auto charts = testing::MeasureCharts(chromium, *html_path);
   ASSERT_TRUE(charts.ok()) << charts.status();
   std::map<std::string, std::vector<Json>> by_kind;
   for (const Json& chart : *charts) {
@@ -176,23 +100,12 @@ TEST(EvalReportRenderTest, ChartsRenderInHeadlessChromium) {
   EXPECT_EQ(by_kind["confusion"][0]["rects"].get<int>(), 25);
 
   // 2. The report as written, as a picture.
-  const std::string png = dir + "/report.png";
-  std::string ignored;
-  ASSERT_EQ(RunShell(ChromiumCommand(chromium, absl::StrCat("--window-size=1000,2400 --screenshot=", png,
-                                                       " file://", *html_path)),
-                &ignored),
-            0)
-      << "chromium --screenshot failed; see " << TempDir() << "/chromium.log";
-  ASSERT_TRUE(std::filesystem::exists(png));
-  std::string ink;
-  ASSERT_EQ(RunShell(absl::StrCat("python3 tests/eval_png_ink.py ", png), &ink), 0) << ink;
-  std::vector<std::string> fields = absl::StrSplit(ink, ' ');
-  ASSERT_EQ(fields.size(), 3u) << ink;
-  EXPECT_EQ(fields[0], "1000");
-  const double share = std::stod(fields[2]);
+  auto drawn = testing::DrawnShare(chromium, *html_path, dir + "/report.png");
+  ASSERT_TRUE(drawn.ok()) << drawn.status();
+  const double share = *drawn;
   // Bars, cells and text cover several percent of the page; a blank or
   // unstyled failure page would not.
-  EXPECT_GT(share, 0.02) << ink;
+  EXPECT_GT(share, 0.02);
   std::printf("rendered %zu charts; %.1f%% of the screenshot is drawn\n", charts->size(), 100 * share);
 }
 

@@ -14,10 +14,40 @@
 #include <fstream>
 #include <thread>
 
+#include <curl/curl.h>
+
 #include "absl/strings/str_cat.h"
 #include "services/admin_client.h"
 
 namespace tessera::testing {
+
+namespace {
+size_t AppendBody(char* data, size_t size, size_t count, void* body) {
+  static_cast<std::string*>(body)->append(data, size * count);
+  return size * count;
+}
+}  // namespace
+
+std::string FetchUrl(const std::string& url) {
+  std::string body;
+  CURL* curl = curl_easy_init();
+  if (curl == nullptr) return body;
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &AppendBody);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
+  if (curl_easy_perform(curl) != CURLE_OK) body.clear();
+  curl_easy_cleanup(curl);
+  return body;
+}
+
+double PrometheusValue(const std::string& text, const std::string& series) {
+  // Only at the start of a sample line, never inside "# HELP"/"# TYPE".
+  const std::string lines = "\n" + text;
+  const size_t at = lines.find("\n" + series + " ");
+  if (at == std::string::npos) return -1;
+  return std::strtod(lines.c_str() + at + series.size() + 2, nullptr);
+}
 
 std::string MakeTempDir(const std::string& name) {
   const char* base = std::getenv("TEST_TMPDIR");

@@ -19,6 +19,13 @@ std::string MakeTempDir(const std::string& name);
 // A TCP port on 127.0.0.1 that was free a moment ago (for --http_port).
 int FreeLoopbackPort();
 
+// The body of an HTTP GET of `url` ("" when it fails); for /metrics scraping.
+std::string FetchUrl(const std::string& url);
+
+// The value of the Prometheus sample `series` (name with its labels, as
+// rendered) in `text`, or -1 when absent.
+double PrometheusValue(const std::string& text, const std::string& series);
+
 class ServerProcess {
  public:
   // `data_dir` is kept across restarts; `extra_flags` are appended to the command.
