@@ -39,6 +39,7 @@ struct GatewayServiceImpl::Prepared {
   std::string tenant;
   GenerateRequest generate;  // what the model sees (masked when configured)
   GuardrailReport report;
+  std::string masked_question;  // the question as the model sees it (online evaluation)
   std::vector<v1::Citation> citations;  // the caller's view (unmasked)
   int64_t estimated_tokens = 0;
 };
@@ -110,6 +111,7 @@ absl::StatusOr<GatewayServiceImpl::Prepared> GatewayServiceImpl::Prepare(
   auto* user = generate.add_messages();
   user->set_role("user");
   user->set_content(question);
+  prepared.masked_question = std::move(question);
 
   auto estimate = path_.AdmitTokens(prepared.tenant, generate, context);
   if (!estimate.ok()) return estimate.status();
@@ -126,6 +128,8 @@ grpc::Status GatewayServiceImpl::Ask(grpc::ServerContext* context, const v1::Ask
   auto generated = path_.Generate(prepared->tenant, prepared->generate, prepared->estimated_tokens,
                                   context, &served, &cache_hit);
   if (!generated.ok()) return ToGrpcStatus(generated.status());
+  path_.ReportCompleted(prepared->tenant, served, prepared->generate.request_id(),
+                        prepared->masked_question, generated->text(), cache_hit);
   response->set_request_id(prepared->generate.request_id());
   response->set_answer(path_.parts().guardrails->ApplyToOutput(generated->text(), &prepared->report));
   for (auto& citation : prepared->citations) *response->add_citations() = std::move(citation);
@@ -148,6 +152,7 @@ grpc::Status GatewayServiceImpl::AskStream(grpc::ServerContext* context,
 
   StreamUnmasker unmasker(&prepared->report.vault);
   std::string answer;
+  std::string backend_answer;  // before unmasking, for the traffic observer
   tessera::common::v1::Usage usage;
   ServedBy served;
   absl::Status status = path_.GenerateStream(
@@ -155,6 +160,7 @@ grpc::Status GatewayServiceImpl::AskStream(grpc::ServerContext* context,
       [&](const GenerateStreamResponse& chunk) {
         std::string pieces;
         for (const auto& token : chunk.tokens()) pieces += token.text();
+        backend_answer += pieces;
         std::string ready = unmasker.Feed(pieces);
         if (chunk.finish_reason() != generation::v1::FINISH_REASON_UNSPECIFIED) {
           ready += unmasker.Finish();
@@ -168,6 +174,8 @@ grpc::Status GatewayServiceImpl::AskStream(grpc::ServerContext* context,
       },
       &served);
   if (!status.ok()) return ToGrpcStatus(status);
+  path_.ReportCompleted(prepared->tenant, served, prepared->generate.request_id(),
+                        prepared->masked_question, std::move(backend_answer), false);
   path_.parts().guardrails->CheckStreamedOutput(answer, &prepared->report);
   v1::AskStreamResponse last;
   v1::AskResponse* final = last.mutable_final();

@@ -165,6 +165,22 @@ absl::StatusOr<EmbedResponse> GenerationPath::Embed(absl::string_view tenant,
   return embedded;
 }
 
+void GenerationPath::ReportCompleted(absl::string_view tenant, const ServedBy& served,
+                                     std::string request_id, std::string prompt,
+                                     std::string output, bool cache_hit) const {
+  if (parts_.traffic_observer == nullptr) return;
+  CompletedExchange exchange;
+  exchange.tenant = std::string(tenant);
+  exchange.request_id = std::move(request_id);
+  exchange.route = served.route;
+  exchange.variant = served.backend;
+  exchange.model = served.model;
+  exchange.prompt = std::move(prompt);
+  exchange.output = std::move(output);
+  exchange.cache_hit = cache_hit;
+  parts_.traffic_observer->OnCompleted(exchange);
+}
+
 void GenerationPath::AddTrailers(grpc::ServerContextBase* context, const ServedBy& served,
                                  bool cache_hit, const std::vector<std::string>& guardrail_actions) {
   if (context == nullptr) return;

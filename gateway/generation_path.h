@@ -77,6 +77,11 @@ class GenerationPath {
   static void AddTrailers(grpc::ServerContextBase* context, const ServedBy& served, bool cache_hit,
                           const std::vector<std::string>& guardrail_actions);
 
+  // Tells parts().traffic_observer (when set) of one completed exchange.
+  // `prompt` and `output` are the texts as the backend saw and wrote them.
+  void ReportCompleted(absl::string_view tenant, const ServedBy& served, std::string request_id,
+                       std::string prompt, std::string output, bool cache_hit) const;
+
   const GatewayParts& parts() const { return parts_; }
 
  private:

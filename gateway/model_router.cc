@@ -4,6 +4,9 @@
 #include <grpcpp/security/credentials.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <set>
+
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -27,6 +30,11 @@ constexpr char kShadowCalls[] = "tessera_gateway_shadow_calls_total";
 constexpr char kTimeToFirstToken[] = "tessera_gateway_ttft_seconds";
 constexpr char kUnhealthySkips[] = "tessera_gateway_unhealthy_skips_total";
 constexpr char kCanaryShare[] = "tessera_gateway_canary_share";
+constexpr char kIntents[] = "tessera_gateway_intent_total";
+// Intent training that failed (no embedding model loaded) is retried no more
+// often than this, so requests do not each wait on a failing embed call.
+constexpr absl::Duration kIntentRetry = absl::Seconds(10);
+constexpr absl::Duration kIntentEmbedTimeout = absl::Seconds(10);
 
 constexpr int kShadowWorkers = 2;
 // A mirrored call never outlives this, whatever the backend's timeout.
@@ -44,7 +52,9 @@ std::string CodeName(const absl::Status& status) {
 }  // namespace
 
 absl::StatusOr<ModelRouter::BackendMap> ModelRouter::ConnectBackends(
-    const RouterConfig& config, std::shared_ptr<grpc::Channel> local_engine) {
+    const RouterConfig& config, std::shared_ptr<grpc::Channel> local_engine,
+    std::shared_ptr<grpc::ChannelCredentials> credentials) {
+  if (credentials == nullptr) credentials = grpc::InsecureChannelCredentials();
   BackendMap backends;
   for (const BackendConfig& backend : config.backends) {
     switch (backend.kind) {
@@ -56,8 +66,8 @@ absl::StatusOr<ModelRouter::BackendMap> ModelRouter::ConnectBackends(
         backends[backend.name] = NewGrpcModelBackend(backend, local_engine);
         break;
       case BackendKind::kGrpc:
-        backends[backend.name] = NewGrpcModelBackend(
-            backend, grpc::CreateChannel(backend.address, grpc::InsecureChannelCredentials()));
+        backends[backend.name] =
+            NewGrpcModelBackend(backend, grpc::CreateChannel(backend.address, credentials));
         break;
       case BackendKind::kOpenAi: {
         auto created = NewOpenAiModelBackend(backend);
@@ -106,6 +116,18 @@ absl::StatusOr<std::unique_ptr<ModelRouter>> ModelRouter::Create(const RouterCon
     // The first step's share from the start.
     router->EvaluateCanary(route_name, added);
   }
+  for (const auto& [route_name, options] : config.intents) {
+    auto state = std::make_unique<IntentState>();
+    state->options = options;
+    ModelBackend* local = router->backends_.at(LocalBackend(config).name).get();
+    state->embedder = std::make_shared<FunctionEmbedder>(
+        options.embedding_model, [local](const tessera::generation::v1::EmbedRequest& request) {
+          BackendCall call;
+          call.deadline = absl::Now() + kIntentEmbedTimeout;
+          return local->Embed(request, call);
+        });
+    router->intents_[route_name] = std::move(state);
+  }
   if (mirrors) {
     for (int i = 0; i < kShadowWorkers; ++i) {
       router->shadow_workers_.emplace_back([self = router.get()] { self->ShadowWorker(); });
@@ -131,6 +153,7 @@ ModelRouter::ModelRouter(const RouterConfig& config, BackendMap backends, const 
     metrics_->Describe(kTimeToFirstToken, "Time to the first streamed token, seconds.");
     metrics_->Describe(kUnhealthySkips, "Backends skipped because they failed health checks.");
     metrics_->Describe(kCanaryShare, "The canary's current share of its route's traffic.");
+    metrics_->Describe(kIntents, "Requests of intent routes by the class they were given.");
   }
 }
 
@@ -172,7 +195,8 @@ bool ModelRouter::IsRoute(absl::string_view model) const {
 }
 
 absl::StatusOr<ModelRouter::Plan> ModelRouter::PlanFor(absl::string_view model,
-                                                       absl::string_view sticky_key) const {
+                                                       absl::string_view sticky_key,
+                                                       const GenerateRequest* request) const {
   Plan plan;
   std::string route_name(model);
   if (route_name.empty()) route_name = config_.default_route;
@@ -191,7 +215,95 @@ absl::StatusOr<ModelRouter::Plan> ModelRouter::PlanFor(absl::string_view model,
   plan.route = route_name;
   plan.attempts = std::move(decision.attempts);
   plan.shadows = std::move(decision.shadows);
+  if (config_.cheapest_routes.count(route_name)) plan.attempts = CheapestAttempts(**policy);
+  if (request != nullptr) ApplyIntent(**policy, *request, &plan);
   return plan;
+}
+
+std::vector<RouteTarget> ModelRouter::CheapestAttempts(const RoutingPolicy& policy) const {
+  std::vector<RouteTarget> attempts;
+  std::set<std::string> seen;
+  for (const RouteTarget& target : policy.route().targets()) {
+    if (!target.shadow() && seen.insert(target.backend()).second) attempts.push_back(target);
+  }
+  for (const std::string& fallback : policy.route().fallbacks()) {
+    if (!seen.insert(fallback).second) continue;
+    RouteTarget target;
+    target.set_backend(fallback);
+    attempts.push_back(std::move(target));
+  }
+  auto price = [this](const RouteTarget& target) {
+    for (const BackendConfig& backend : config_.backends) {
+      if (backend.name == target.backend()) {
+        return backend.prompt_micros_per_1k_tokens + backend.completion_micros_per_1k_tokens;
+      }
+    }
+    return int64_t{0};
+  };
+  // Healthy before unhealthy, so the cheapest healthy one is tried first.
+  auto healthy = [this](const RouteTarget& target) {
+    return health_ == nullptr || health_->IsHealthy(target.backend());
+  };
+  std::stable_sort(attempts.begin(), attempts.end(),
+                   [&](const RouteTarget& a, const RouteTarget& b) {
+                     if (healthy(a) != healthy(b)) return healthy(a);
+                     return price(a) < price(b);
+                   });
+  return attempts;
+}
+
+const IntentClassifier* ModelRouter::IntentClassifierFor(const std::string& route,
+                                                         IntentState& state) const {
+  absl::MutexLock lock(&state.mu);
+  if (state.classifier.has_value()) return &*state.classifier;
+  if (absl::Now() - state.last_failure < kIntentRetry) return nullptr;
+  auto trained = IntentClassifier::Train(state.options, *state.embedder);
+  if (!trained.ok()) {
+    state.last_failure = absl::Now();
+    spdlog::warn(
+        "route \"{}\": cannot train the intent classifier ({}); requests go to the default "
+        "backend \"{}\" (retrying in {}s)",
+        route, trained.status().ToString(), state.options.default_backend,
+        absl::ToInt64Seconds(kIntentRetry));
+    return nullptr;
+  }
+  state.classifier.emplace(std::move(*trained));
+  return &*state.classifier;
+}
+
+void ModelRouter::ApplyIntent(const RoutingPolicy& policy, const GenerateRequest& request,
+                              Plan* plan) const {
+  auto found = intents_.find(plan->route);
+  if (found == intents_.end()) return;
+  IntentState& state = *found->second;
+  IntentDecision decision;
+  decision.label = "default";
+  decision.backend = state.options.default_backend;
+  if (const IntentClassifier* classifier = IntentClassifierFor(plan->route, state)) {
+    auto classified = classifier->Classify(IntentText(request), *state.embedder);
+    if (classified.ok()) {
+      decision = std::move(*classified);
+    } else {
+      spdlog::warn("route \"{}\": intent classification failed ({}); using \"{}\"",
+                       plan->route, classified.status().ToString(), decision.backend);
+    }
+  }
+  if (metrics_ != nullptr) {
+    metrics_->IncrementCounter(kIntents, {{"route", plan->route}, {"class", decision.label}});
+  }
+  // The class's backend first, with the model the route gives it; the rest of
+  // the plan stays as fallbacks.
+  RouteTarget first;
+  first.set_backend(decision.backend);
+  first.set_weight(1);
+  for (const RouteTarget& target : policy.route().targets()) {
+    if (target.backend() == decision.backend && !target.shadow()) first = target;
+  }
+  std::vector<RouteTarget> attempts = {first};
+  for (RouteTarget& target : plan->attempts) {
+    if (target.backend() != decision.backend) attempts.push_back(std::move(target));
+  }
+  plan->attempts = std::move(attempts);
 }
 
 absl::Status ModelRouter::RunAttempts(const Plan& plan, const RoutedCall& call,
@@ -344,7 +456,7 @@ absl::StatusOr<Response> ModelRouter::CallUnary(
 
 absl::StatusOr<GenerateResponse> ModelRouter::Generate(const GenerateRequest& request,
                                                        const RoutedCall& call, ServedBy* served) {
-  auto plan = PlanFor(request.model(), call.sticky_key);
+  auto plan = PlanFor(request.model(), call.sticky_key, &request);
   if (!plan.ok()) return plan.status();
   Mirror(*plan, call, request);
   return CallUnary(*plan, request, call, served, &ModelBackend::Generate);
@@ -352,7 +464,7 @@ absl::StatusOr<GenerateResponse> ModelRouter::Generate(const GenerateRequest& re
 
 absl::Status ModelRouter::GenerateStream(const GenerateRequest& request, const RoutedCall& call,
                                          const StreamCallback& on_chunk, ServedBy* served) {
-  auto plan = PlanFor(request.model(), call.sticky_key);
+  auto plan = PlanFor(request.model(), call.sticky_key, &request);
   if (!plan.ok()) return plan.status();
   Mirror(*plan, call, request);
   bool delivered = false;
@@ -378,9 +490,13 @@ absl::Status ModelRouter::GenerateStream(const GenerateRequest& request, const R
 
 absl::StatusOr<EmbedResponse> ModelRouter::Embed(const EmbedRequest& request,
                                                  const RoutedCall& call, ServedBy* served) {
-  auto plan = PlanFor(request.model(), call.sticky_key);
+  auto plan = PlanFor(request.model(), call.sticky_key, nullptr);
   if (!plan.ok()) return plan.status();
   return CallUnary(*plan, request, call, served, &ModelBackend::Embed);
+}
+
+void ModelRouter::SetIntentEmbedder(std::shared_ptr<Embedder> embedder) {
+  for (auto& [route, state] : intents_) state->embedder = embedder;
 }
 
 std::vector<Route> ModelRouter::Routes() const { return routes_.List(); }
@@ -421,11 +537,12 @@ bool ModelRouter::AnyHealthy(const std::vector<RouteTarget>& attempts) const {
   return false;
 }
 
-void ModelRouter::AddHealthTargets(const RouterConfig& config, HealthChecker* health) {
+void ModelRouter::AddHealthTargets(const RouterConfig& config, HealthChecker* health,
+                                   std::shared_ptr<grpc::ChannelCredentials> credentials) {
+  if (credentials == nullptr) credentials = grpc::InsecureChannelCredentials();
   for (const BackendConfig& backend : config.backends) {
     if (backend.kind == BackendKind::kGrpc) {
-      health->AddGrpc(backend.name,
-                      grpc::CreateChannel(backend.address, grpc::InsecureChannelCredentials()));
+      health->AddGrpc(backend.name, grpc::CreateChannel(backend.address, credentials));
     } else if (backend.kind == BackendKind::kOpenAi && !backend.health_path.empty()) {
       health->AddHttp(backend.name, HealthUrl(backend.address, backend.health_path));
     }

@@ -5,16 +5,21 @@
 // the backend's own retries) moves on to the next, a caller error does not.
 // Shadow targets get a mirrored copy whose response is logged and discarded.
 // A request naming no route goes to the default route, or to the local engine
-// with its model name unchanged. Thread-safe.
+// with its model name unchanged. A route with an "intent" classifies the
+// generation request's last user message and tries its class's backend first;
+// a "cheapest" route tries its targets and fallbacks in order of price.
+// Thread-safe.
 #ifndef TESSERA_GATEWAY_MODEL_ROUTER_H_
 #define TESSERA_GATEWAY_MODEL_ROUTER_H_
 
 #include <grpcpp/channel.h>
+#include <grpcpp/security/credentials.h>
 
 #include <deque>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -26,6 +31,7 @@
 #include "gateway/circuit_breaker.h"
 #include "gateway/clock.h"
 #include "gateway/health_checker.h"
+#include "gateway/intent_classifier.h"
 #include "gateway/model_backend.h"
 #include "gateway/router_config.h"
 #include "gateway/routing_policy.h"
@@ -56,9 +62,10 @@ class ModelRouter {
 
   // One backend per configured backend: local ones over `local_engine` (a
   // channel to this process's generation service), grpc ones over a new
-  // channel, openai ones through libcurl.
-  static absl::StatusOr<BackendMap> ConnectBackends(const RouterConfig& config,
-                                                    std::shared_ptr<grpc::Channel> local_engine);
+  // channel with `credentials` (null = plaintext), openai ones through libcurl.
+  static absl::StatusOr<BackendMap> ConnectBackends(
+      const RouterConfig& config, std::shared_ptr<grpc::Channel> local_engine,
+      std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr);
 
   // `backends` must hold every backend the config names.
   static absl::StatusOr<std::unique_ptr<ModelRouter>> Create(
@@ -96,7 +103,16 @@ class ModelRouter {
   void SetHealthChecker(const HealthChecker* health) { health_ = health; }
   // Registers the backends that can be probed: grpc backends (grpc.health.v1)
   // and openai backends with a health_path.
-  static void AddHealthTargets(const RouterConfig& config, HealthChecker* health);
+  static void AddHealthTargets(const RouterConfig& config, HealthChecker* health,
+                               std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr);
+
+  // Embeds intent examples and queries. By default the local backend's Embed
+  // (the engine's loaded embedder, or the intent's embedding_model). The
+  // classifier is trained on first use, not at Create, since the in-process
+  // engine may not serve yet; while the embedder fails (no embedding model
+  // loaded) requests go to the intent's default backend, a warning is logged
+  // and training is retried at most every 10 s. Set before serving.
+  void SetIntentEmbedder(std::shared_ptr<Embedder> embedder);
 
   // Consulted by canary controllers whose route sets max_quality_drop.
   void SetQualitySignal(std::shared_ptr<QualitySignal> quality);
@@ -126,7 +142,14 @@ class ModelRouter {
 
   ModelRouter(const RouterConfig& config, BackendMap backends, const Clock* clock,
               MetricsRegistry* metrics);
-  absl::StatusOr<Plan> PlanFor(absl::string_view model, absl::string_view sticky_key) const;
+  // `request` (null for embeddings) is what an intent route classifies.
+  absl::StatusOr<Plan> PlanFor(absl::string_view model, absl::string_view sticky_key,
+                               const tessera::generation::v1::GenerateRequest* request) const;
+  // Puts the backend of the request's intent class first.
+  void ApplyIntent(const RoutingPolicy& policy, const tessera::generation::v1::GenerateRequest& request,
+                   Plan* plan) const;
+  // Every target and fallback of the route, cheapest first.
+  std::vector<RouteTarget> CheapestAttempts(const RoutingPolicy& policy) const;
   absl::Status RunAttempts(const Plan& plan, const RoutedCall& call, const Attempt& attempt,
                            const std::function<bool()>& may_fall_back, ServedBy* served);
   // One unary call (Generate, Embed) through the plan's backends.
@@ -153,6 +176,15 @@ class ModelRouter {
   // Evaluates `state` and puts the route with the controller's share.
   void EvaluateCanary(const std::string& route, CanaryState& state);
   bool AnyHealthy(const std::vector<RouteTarget>& attempts) const;
+  struct IntentState {
+    IntentOptions options;
+    std::shared_ptr<Embedder> embedder;
+    absl::Mutex mu;
+    std::optional<IntentClassifier> classifier ABSL_GUARDED_BY(mu);
+    absl::Time last_failure ABSL_GUARDED_BY(mu) = absl::InfinitePast();
+  };
+  // The trained classifier, training it first when due; null when it cannot be.
+  const IntentClassifier* IntentClassifierFor(const std::string& route, IntentState& state) const;
 
   const RouterConfig config_;
   BackendMap backends_;
@@ -162,6 +194,7 @@ class ModelRouter {
   CircuitBreakerRegistry breakers_;
   const HealthChecker* health_ = nullptr;
   std::map<std::string, std::unique_ptr<CanaryState>, std::less<>> canaries_;  // fixed at Create
+  std::map<std::string, std::unique_ptr<IntentState>, std::less<>> intents_;   // fixed at Create
   absl::Mutex quality_mu_;
   std::shared_ptr<QualitySignal> quality_ ABSL_GUARDED_BY(quality_mu_);
 

@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "gateway/testing/hashing_embedder.h"
 #include "gateway/testing/openai_backend.h"
 
 namespace tessera::gateway {
@@ -311,6 +312,137 @@ TEST_F(ModelRouterTest, AllAttemptsUnhealthyStillTriesThem) {
 }
 
 // A quality signal the test sets per variant.
+// A "support" route whose intent sends billing questions to "billing-model",
+// small talk to "small-model" and anything else to "local".
+IntentOptions SupportIntent() {
+  IntentOptions intent;
+  intent.examples = {{"refund my invoice payment", "billing"},
+                     {"my card was charged twice on the invoice", "billing"},
+                     {"hello how are you today", "chitchat"},
+                     {"tell me a joke please", "chitchat"}};
+  intent.class_backends = {{"billing", "billing-model"}, {"chitchat", "small-model"}};
+  intent.default_backend = "local";
+  intent.min_similarity = 0.2;
+  return intent;
+}
+
+TEST_F(ModelRouterTest, IntentRoutesEachQueryClassToItsBackend) {
+  AddBackend("local");
+  TestOpenAiBackend* billing = AddBackend("billing-model");
+  AddBackend("small-model");
+  auto router = Router({MakeRoute("support", {{"local", "", 1}, {"billing-model", "fin-7b", 0}})},
+                       {}, [](RouterConfig* config) { config->intents["support"] = SupportIntent(); });
+  auto embedder = std::make_shared<testing::HashingEmbedder>();
+  router->SetIntentEmbedder(embedder);
+
+  auto route = [&](const std::string& text) {
+    ServedBy served;
+    auto response = router->Generate(Ask("support", text), RoutedCall{}, &served);
+    EXPECT_TRUE(response.ok()) << response.status();
+    return served.backend;
+  };
+  EXPECT_EQ(route("Please refund the invoice"), "billing-model");
+  // The route's target on that backend gives the model name.
+  EXPECT_TRUE(absl::StrContains(billing->last_body(), "\"model\":\"fin-7b\"")) << billing->last_body();
+  EXPECT_EQ(route("hello, tell me a joke"), "small-model");
+  EXPECT_EQ(route("compile the linux kernel"), "local");  // below min_similarity
+  // The last user message decides, not earlier turns.
+  GenerateRequest turns = Ask("support", "refund my invoice");
+  auto* reply = turns.add_messages();
+  reply->set_role("assistant");
+  reply->set_content("done");
+  auto* next = turns.add_messages();
+  next->set_role("user");
+  next->set_content("thanks, tell me a joke");
+  ServedBy served;
+  ASSERT_TRUE(router->Generate(turns, RoutedCall{}, &served).ok());
+  EXPECT_EQ(served.backend, "small-model");
+
+  const std::string metrics = metrics_.RenderPrometheus();
+  EXPECT_TRUE(absl::StrContains(metrics,
+                                "tessera_gateway_intent_total{route=\"support\",class=\"billing\"} 1"))
+      << metrics;
+  EXPECT_TRUE(absl::StrContains(
+      metrics, "tessera_gateway_intent_total{route=\"support\",class=\"chitchat\"} 2"));
+  EXPECT_TRUE(absl::StrContains(
+      metrics, "tessera_gateway_intent_total{route=\"support\",class=\"default\"} 1"));
+  // Examples embedded once (training), then one call per query.
+  EXPECT_EQ(embedder->calls(), 1 + 4);
+}
+
+TEST_F(ModelRouterTest, IntentFallsBackWhenTheClassBackendOrTheEmbedderFails) {
+  AddBackend("local");
+  TestOpenAiBackend* billing = AddBackend("billing-model");
+  AddBackend("small-model");
+  auto router = Router({MakeRoute("support", {{"local", "", 1}})}, {},
+                       [](RouterConfig* config) { config->intents["support"] = SupportIntent(); });
+  auto embedder = std::make_shared<testing::HashingEmbedder>();
+  embedder->set_fail(true);
+  router->SetIntentEmbedder(embedder);
+
+  // No embedding model: the default backend serves, and training is not
+  // retried on every request.
+  for (int i = 0; i < 3; ++i) {
+    ServedBy served;
+    ASSERT_TRUE(router->Generate(Ask("support", "refund my invoice"), RoutedCall{}, &served).ok());
+    EXPECT_EQ(served.backend, "local");
+  }
+  EXPECT_EQ(embedder->calls(), 1);
+  EXPECT_EQ(billing->requests(), 0);
+
+  // The class's backend failing moves on to the route's own targets.
+  auto healthy_router = Router({MakeRoute("support", {{"local", "", 1}})}, {}, [](RouterConfig* config) {
+    config->intents["support"] = SupportIntent();
+  });
+  healthy_router->SetIntentEmbedder(std::make_shared<testing::HashingEmbedder>());
+  billing->set_failing(true);
+  ServedBy served;
+  ASSERT_TRUE(healthy_router->Generate(Ask("support", "refund my invoice"), RoutedCall{}, &served).ok());
+  EXPECT_EQ(served.backend, "local");
+  EXPECT_EQ(served.backends_tried, 2);
+}
+
+TEST_F(ModelRouterTest, IntentUsesTheLocalEngineEmbedByDefault) {
+  // Without SetIntentEmbedder the classifier embeds through the local
+  // backend's Embed call (here a real HTTP backend, whose vectors are all
+  // equal, so every class is as near and the first class wins).
+  AddBackend("local");
+  AddBackend("billing-model");
+  AddBackend("small-model");
+  auto router = Router({MakeRoute("support", {{"local", "", 1}})}, {},
+                       [](RouterConfig* config) { config->intents["support"] = SupportIntent(); });
+  ServedBy served;
+  ASSERT_TRUE(router->Generate(Ask("support", "anything"), RoutedCall{}, &served).ok());
+  EXPECT_EQ(served.backend, "billing-model");
+}
+
+TEST_F(ModelRouterTest, CheapestPolicyPicksTheLowestPricedWorkingBackend) {
+  AddBackend("local");
+  TestOpenAiBackend* pricey = AddBackend("pricey");
+  TestOpenAiBackend* cheap = AddBackend("cheap");
+  TestOpenAiBackend* middle = AddBackend("middle");
+  auto router = Router({MakeRoute("chat", {{"pricey", "", 1}, {"cheap", "", 1}}, {"middle"})}, {},
+                       [](RouterConfig* config) {
+                         config->cheapest_routes.insert("chat");
+                         for (BackendConfig& backend : config->backends) {
+                           if (backend.name == "pricey") backend.completion_micros_per_1k_tokens = 9000;
+                           if (backend.name == "cheap") backend.prompt_micros_per_1k_tokens = 10;
+                           if (backend.name == "middle") backend.prompt_micros_per_1k_tokens = 500;
+                         }
+                       });
+  for (int i = 0; i < 20; ++i) {
+    ServedBy served;
+    ASSERT_TRUE(router->Generate(Ask("chat", "q"), RoutedCall{}, &served).ok());
+    EXPECT_EQ(served.backend, "cheap");
+  }
+  EXPECT_EQ(pricey->requests(), 0);
+  cheap->set_failing(true);
+  ServedBy served;
+  ASSERT_TRUE(router->Generate(Ask("chat", "q"), RoutedCall{}, &served).ok());
+  EXPECT_EQ(served.backend, "middle");  // the next cheapest, a fallback
+  EXPECT_EQ(middle->requests(), 1);
+}
+
 class SetQuality : public QualitySignal {
  public:
   std::optional<double> Score(absl::string_view route, absl::string_view variant) override {

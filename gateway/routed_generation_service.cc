@@ -15,22 +15,6 @@ std::string PromptText(const generation::v1::GenerateRequest& request) {
   return text;
 }
 
-void ReportCompleted(TrafficObserver* observer, const std::string& tenant,
-                     const generation::v1::GenerateRequest& routed, const std::string& request_id,
-                     const ServedBy& served, std::string output, bool cache_hit) {
-  if (observer == nullptr) return;
-  CompletedExchange exchange;
-  exchange.tenant = tenant;
-  exchange.request_id = request_id.empty() ? routed.request_id() : request_id;
-  exchange.route = served.route;
-  exchange.variant = served.backend;
-  exchange.model = served.model;
-  exchange.prompt = PromptText(routed);
-  exchange.output = std::move(output);
-  exchange.cache_hit = cache_hit;
-  observer->OnCompleted(exchange);
-}
-
 }  // namespace
 
 using generation::v1::GenerateRequest;
@@ -52,8 +36,9 @@ grpc::Status RoutedGenerationService::Generate(grpc::ServerContext* context,
   auto generated = path_.Generate(tenant, routed, *estimate, context, &served, &cache_hit);
   if (!generated.ok()) return ToGrpcStatus(generated.status());
   *response = std::move(*generated);
-  ReportCompleted(path_.parts().traffic_observer, tenant, routed, response->request_id(), served,
-                  response->text(), cache_hit);
+  path_.ReportCompleted(tenant, served,
+                        response->request_id().empty() ? routed.request_id() : response->request_id(),
+                        PromptText(routed), response->text(), cache_hit);
   if (path_.parts().guardrails->active()) {
     const size_t actions_before = report.actions.size();
     response->set_text(path_.parts().guardrails->ApplyToOutput(response->text(), &report));
@@ -116,8 +101,8 @@ grpc::Status RoutedGenerationService::GenerateStream(
       },
       &served);
   if (!status.ok()) return ToGrpcStatus(status);
-  ReportCompleted(path_.parts().traffic_observer, tenant, routed, request_id, served,
-                  std::move(backend_text), false);
+  path_.ReportCompleted(tenant, served, request_id.empty() ? routed.request_id() : request_id,
+                        PromptText(routed), std::move(backend_text), false);
   guardrails.CheckStreamedOutput(streamed, &report);
   GenerationPath::AddTrailers(context, served, false, report.actions);
   return grpc::Status::OK;

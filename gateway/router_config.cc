@@ -243,14 +243,69 @@ absl::Status ParseCanary(const Json& json, const std::string& path, CanaryOption
   });
 }
 
+absl::Status ParseIntent(const Json& json, const std::string& path, IntentOptions* intent) {
+  return ForEachKey(json, path, [&](const std::string& key, const Json& value,
+                                    const std::string& key_path) {
+    if (key == "examples") {
+      if (!value.is_array()) return Error(key_path, "must be an array of {text, class}");
+      for (size_t i = 0; i < value.size(); ++i) {
+        IntentExample example;
+        absl::Status status = ForEachKey(
+            value[i], absl::StrCat(key_path, "[", i, "]"),
+            [&](const std::string& field, const Json& field_value, const std::string& field_path) {
+              if (field == "text") return ReadString(field_value, field_path, &example.text);
+              if (field == "class") return ReadString(field_value, field_path, &example.label);
+              return Unknown();
+            });
+        if (!status.ok()) return status;
+        intent->examples.push_back(std::move(example));
+      }
+      return absl::OkStatus();
+    }
+    if (key == "classes") {
+      if (!value.is_object()) return Error(key_path, "must map class names to backends");
+      for (const auto& [label, backend] : value.items()) {
+        absl::Status status = ReadString(backend, absl::StrCat(key_path, ".", label),
+                                         &intent->class_backends[label]);
+        if (!status.ok()) return status;
+      }
+      return absl::OkStatus();
+    }
+    if (key == "default") return ReadString(value, key_path, &intent->default_backend);
+    if (key == "min_similarity") {
+      absl::Status status = ReadNumber(value, key_path, -1, &intent->min_similarity);
+      if (status.ok() && intent->min_similarity > 1) return Error(key_path, "must be <= 1");
+      return status;
+    }
+    if (key == "embedding_model") return ReadString(value, key_path, &intent->embedding_model);
+    return Unknown();
+  });
+}
+
 absl::Status ParseRoute(const Json& json, const std::string& path, Route* route,
-                        std::map<std::string, CanaryOptions>* canaries) {
+                        RouterConfig* config) {
   std::optional<CanaryOptions> canary;
+  std::optional<IntentOptions> intent;
+  bool cheapest = false;
   absl::Status status = ForEachKey(json, path, [&](const std::string& key, const Json& value,
                                                    const std::string& key_path) {
     if (key == "canary") {
       canary.emplace();
       return ParseCanary(value, key_path, &*canary);
+    }
+    if (key == "intent") {
+      intent.emplace();
+      return ParseIntent(value, key_path, &*intent);
+    }
+    if (key == "policy") {
+      std::string policy;
+      absl::Status status = ReadString(value, key_path, &policy);
+      if (!status.ok()) return status;
+      if (policy != "weighted" && policy != "cheapest") {
+        return Error(key_path, "must be \"weighted\" or \"cheapest\"");
+      }
+      cheapest = policy == "cheapest";
+      return absl::OkStatus();
     }
     if (key == "name") return ReadString(value, key_path, route->mutable_name());
     if (key == "targets") {
@@ -270,7 +325,10 @@ absl::Status ParseRoute(const Json& json, const std::string& path, Route* route,
     }
     return Unknown();
   });
-  if (status.ok() && canary.has_value()) (*canaries)[route->name()] = std::move(*canary);
+  if (!status.ok()) return status;
+  if (canary.has_value()) config->canaries[route->name()] = std::move(*canary);
+  if (intent.has_value()) config->intents[route->name()] = std::move(*intent);
+  if (cheapest) config->cheapest_routes.insert(route->name());
   return status;
 }
 
@@ -453,7 +511,7 @@ absl::StatusOr<RouterConfig> ParseRouterConfig(const Json& json) {
       for (size_t i = 0; i < value.size(); ++i) {
         Route route;
         absl::Status parsed =
-            ParseRoute(value[i], absl::StrCat(key_path, "[", i, "]"), &route, &config.canaries);
+            ParseRoute(value[i], absl::StrCat(key_path, "[", i, "]"), &route, &config);
         if (!parsed.ok()) return parsed;
         config.routes.push_back(std::move(route));
       }
@@ -616,6 +674,26 @@ absl::Status ValidateRouterConfig(const RouterConfig& config) {
                                       "\" is not another target of the route"));
     }
     if (canary.steps.empty()) return Error(path, "steps must not be empty");
+  }
+  for (const auto& [route_name, intent] : config.intents) {
+    const std::string path = absl::StrCat("router.routes[\"", route_name, "\"].intent");
+    if (!routes.count(route_name)) return Error(path, "belongs to no route");
+    absl::Status valid = ValidateIntentOptions(intent, path);
+    if (!valid.ok()) return valid;
+    std::vector<std::pair<std::string, std::string>> named = {{".default", intent.default_backend}};
+    for (const auto& [label, backend] : intent.class_backends) {
+      named.emplace_back(absl::StrCat(".classes.", label), backend);
+    }
+    for (const auto& [where, backend] : named) {
+      if (!backends.count(backend)) {
+        return Error(path + where, absl::StrCat("unknown backend \"", backend, "\""));
+      }
+    }
+  }
+  for (const std::string& route_name : config.cheapest_routes) {
+    if (!routes.count(route_name)) {
+      return Error(absl::StrCat("router.routes[\"", route_name, "\"].policy"), "belongs to no route");
+    }
   }
   if (config.health_check.interval <= absl::ZeroDuration() ||
       config.health_check.timeout <= absl::ZeroDuration()) {

@@ -26,6 +26,11 @@
 // A route may also carry "canary": {"backend": "vllm", "steps": [0.05, 0.25, 1],
 // "step_seconds": 300, "max_error_rate": 0.02, "latency_slo_ms": 1000,
 // "max_quality_drop": 0.05}: the controller ramps that target's share.
+// A route may carry "intent" (see gateway/intent_classifier.h): a query's
+// class, from the nearest centroid of embedded labelled examples, picks the
+// backend tried first. "policy": "cheapest" (default "weighted") orders the
+// route's attempts by backend price (prompt + completion micros per 1k tokens),
+// cheapest first; backends failing health checks are skipped as usual.
 #ifndef TESSERA_GATEWAY_ROUTER_CONFIG_H_
 #define TESSERA_GATEWAY_ROUTER_CONFIG_H_
 
@@ -41,6 +46,7 @@
 #include "absl/time/time.h"
 #include "gateway/circuit_breaker.h"
 #include "gateway/guardrails.h"
+#include "gateway/intent_classifier.h"
 #include "gateway/rate_limiter.h"
 #include "gateway/routing_policy.h"
 #include "tessera/gateway/v1/gateway.pb.h"
@@ -153,6 +159,10 @@ struct RouterConfig {
   std::map<std::string, CanaryOptions> canaries;
   // How often (at most) a route's canary controller is evaluated on traffic.
   absl::Duration canary_evaluate_every = absl::Seconds(1);
+  // Intent routers by route name (the route's "intent" object).
+  std::map<std::string, IntentOptions> intents;
+  // Routes whose "policy" is "cheapest".
+  std::set<std::string> cheapest_routes;
 };
 
 // The short names `services` accepts.

@@ -18,8 +18,10 @@ absl::StatusOr<std::unique_ptr<GatewayStack>> GatewayStack::Create(
     const ServerConfig& config, generation::v1::GenerationService::Service* engine,
     retrieval::v1::RetrievalService::Service* retrieval,
     std::function<absl::StatusOr<int64_t>()> data_version,
-    std::shared_ptr<agents::ModelRegistry> judge_models) {
+    std::shared_ptr<agents::ModelRegistry> judge_models,
+    std::shared_ptr<grpc::ChannelCredentials> backend_credentials) {
   const gateway::RouterConfig& router = config.router;
+  if (backend_credentials == nullptr) backend_credentials = grpc::InsecureChannelCredentials();
   auto stack = std::unique_ptr<GatewayStack>(new GatewayStack());
   stack->enabled_ = router.enabled;
   stack->engine_ = engine;
@@ -40,7 +42,7 @@ absl::StatusOr<std::unique_ptr<GatewayStack>> GatewayStack::Create(
   channel_arguments.SetMaxReceiveMessageSize(static_cast<int>(config.max_message_bytes));
   channel_arguments.SetMaxSendMessageSize(static_cast<int>(config.max_message_bytes));
   auto backends = gateway::ModelRouter::ConnectBackends(
-      router, stack->engine_server_->InProcessChannel(channel_arguments));
+      router, stack->engine_server_->InProcessChannel(channel_arguments), backend_credentials);
   if (!backends.ok()) return backends.status();
   auto model_router = gateway::ModelRouter::Create(router, std::move(*backends));
   if (!model_router.ok()) return model_router.status();
@@ -49,7 +51,7 @@ absl::StatusOr<std::unique_ptr<GatewayStack>> GatewayStack::Create(
   // Services served by other processes, and health checks of every remote
   // backend (model backends and service backends alike).
   stack->health_ = std::make_unique<gateway::HealthChecker>(router.health_check);
-  gateway::ModelRouter::AddHealthTargets(router, stack->health_.get());
+  gateway::ModelRouter::AddHealthTargets(router, stack->health_.get(), backend_credentials);
   static const std::map<std::string, std::string> kFullNames = {
       {"ingest", ingest::v1::IngestService::service_full_name()},
       {"retrieval", retrieval::v1::RetrievalService::service_full_name()},
@@ -66,8 +68,7 @@ absl::StatusOr<std::unique_ptr<GatewayStack>> GatewayStack::Create(
     for (const std::string& address : addresses) {
       gateway::ServiceBackend backend;
       backend.name = absl::StrCat(short_name, "@", address);
-      backend.channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(),
-                                                  channel_arguments);
+      backend.channel = grpc::CreateCustomChannel(address, backend_credentials, channel_arguments);
       // Asks for the service itself, so a process serving other services only
       // (or draining) does not pass.
       stack->health_->AddGrpc(backend.name, backend.channel, full_name->second);

@@ -10,6 +10,7 @@
 #ifndef TESSERA_SERVICES_GATEWAY_STACK_H_
 #define TESSERA_SERVICES_GATEWAY_STACK_H_
 
+#include <grpcpp/security/credentials.h>
 #include <grpcpp/server.h>
 #include <grpcpp/support/server_interceptor.h>
 
@@ -46,12 +47,14 @@ class GatewayStack {
   // service (local or sharded); both must outlive the stack. `data_version`
   // changes with every write to searchable data (null: searches not cached).
   // `judge_models` resolve the judges of online evaluation (config.online_eval;
-  // may be null when it has no routes).
+  // may be null when it has no routes). `backend_credentials` secure the
+  // channels to remote model backends and forwarded services (null = plaintext).
   static absl::StatusOr<std::unique_ptr<GatewayStack>> Create(
       const ServerConfig& config, generation::v1::GenerationService::Service* engine,
       retrieval::v1::RetrievalService::Service* retrieval,
       std::function<absl::StatusOr<int64_t>()> data_version,
-      std::shared_ptr<agents::ModelRegistry> judge_models = nullptr);
+      std::shared_ptr<agents::ModelRegistry> judge_models = nullptr,
+      std::shared_ptr<grpc::ChannelCredentials> backend_credentials = nullptr);
   ~GatewayStack();
 
   // What callers reach: the routed generation service, the cached retrieval

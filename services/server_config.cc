@@ -50,6 +50,9 @@ absl::StatusOr<ServerConfig> ParseServerConfig(const std::string& json_text,
     else if (key == "tls_cert_file") status = Read(value, key, &config.tls_cert_file);
     else if (key == "tls_key_file") status = Read(value, key, &config.tls_key_file);
     else if (key == "tls_client_ca_file") status = Read(value, key, &config.tls_client_ca_file);
+    else if (key == "backend_tls_ca_file") status = Read(value, key, &config.backend_tls_ca_file);
+    else if (key == "backend_tls_cert_file") status = Read(value, key, &config.backend_tls_cert_file);
+    else if (key == "backend_tls_key_file") status = Read(value, key, &config.backend_tls_key_file);
     else if (key == "drain_seconds") status = Read(value, key, &config.drain_seconds);
     else if (key == "max_inflight_requests") status = Read(value, key, &config.max_inflight_requests);
     else if (key == "models_dir") status = Read(value, key, &config.models_dir);

@@ -36,6 +36,13 @@ struct ServerConfig {
   std::string tls_cert_file;
   std::string tls_key_file;
   std::string tls_client_ca_file;
+  // TLS on this server's outgoing channels to other Tessera processes (retrieval
+  // shards, remote gRPC model backends, router.services): the CA their
+  // certificates chain to, and this server's client certificate and key for
+  // backends that require mutual TLS. All empty = plaintext.
+  std::string backend_tls_ca_file;
+  std::string backend_tls_cert_file;
+  std::string backend_tls_key_file;
   // Calls (streams included) handled at once; more are refused at once with
   // RESOURCE_EXHAUSTED and a retry-after trailer instead of queueing. 0 = no limit.
   int max_inflight_requests = 256;

@@ -165,6 +165,8 @@ absl::StatusOr<std::unique_ptr<TesseraServer>> TesseraServer::Start(const Server
   eval_options.models = agent_options.models;
   eval_options.retriever = agent_options.retriever;
   eval_options.dataset_roots = config.eval_dataset_roots;
+  // Online evaluation judges with the same models; agent_options is moved below.
+  std::shared_ptr<agents::ModelRegistry> judge_models = agent_options.models;
   auto runs = agents::RunManager::Open(std::move(agent_options));
   if (!runs.ok()) return runs.status();
   services.runs = std::move(*runs);
@@ -180,12 +182,17 @@ absl::StatusOr<std::unique_ptr<TesseraServer>> TesseraServer::Start(const Server
 
   grpc::Service* ingest_service = services.ingest.get();
   retrieval::v1::RetrievalService::Service* retrieval_service = services.retrieval.get();
+  // One set of credentials for every channel to another Tessera process.
+  auto backend_credentials = MakeChannelCredentials(
+      {config.backend_tls_ca_file, config.backend_tls_cert_file, config.backend_tls_key_file});
+  if (!backend_credentials.ok()) return backend_credentials.status();
   if (!config.retrieval_shards.empty()) {
     auto specs = retrieval::sharding::ParseShardSpecs(config.retrieval_shards);
     if (!specs.ok()) return specs.status();
     retrieval::sharding::ShardSetOptions shard_options;
     shard_options.hint_path = config.data_dir + "/shard_hints.db";
     shard_options.max_message_bytes = config.max_message_bytes;
+    shard_options.credentials = *backend_credentials;
     auto shards = retrieval::sharding::ShardSet::Create(std::move(*specs), shard_options);
     if (!shards.ok()) return shards.status();
     services.shards = std::move(*shards);
@@ -207,7 +214,8 @@ absl::StatusOr<std::unique_ptr<TesseraServer>> TesseraServer::Start(const Server
     data_version = [store] { return store->LogHead(); };
   }
   auto gateway_stack = GatewayStack::Create(config, services.generation.get(), retrieval_service,
-                                            std::move(data_version), agent_options.models);
+                                            std::move(data_version), judge_models,
+                                            *backend_credentials);
   if (!gateway_stack.ok()) return gateway_stack.status();
   services.gateway = std::move(*gateway_stack);
 

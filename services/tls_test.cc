@@ -12,6 +12,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "services/admin_client.h"
@@ -150,6 +151,81 @@ TEST_F(TlsTest, MutualTlsRequiresAClientCertificateFromTheClientCa) {
   status = stub->GetDocument(&get_context, get, &got);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(got.document().text(), "sent over mutual TLS");
+}
+
+// A plaintext front process whose ingest service is served by a backend that
+// requires mutual TLS: forwarded (router.services) or sharded (retrieval_shards).
+std::unique_ptr<TesseraServer> StartFront(const std::string& name, int backend_port,
+                                          bool sharded, const ClientTlsOptions& backend_tls) {
+  ServerConfig config;
+  config.host = "127.0.0.1";
+  config.port = 0;
+  config.data_dir = absl::StrCat(::testing::TempDir(), "/tls_test_front_", name);
+  const std::string backend = absl::StrCat("localhost:", backend_port);
+  if (sharded) {
+    config.retrieval_shards = {backend};
+  } else {
+    config.router.services["ingest"] = {backend};
+  }
+  config.backend_tls_ca_file = backend_tls.ca_file;
+  config.backend_tls_cert_file = backend_tls.cert_file;
+  config.backend_tls_key_file = backend_tls.key_file;
+  auto server = TesseraServer::Start(config);
+  EXPECT_TRUE(server.ok()) << server.status();
+  return server.ok() ? std::move(*server) : nullptr;
+}
+
+// A write then a read of document `id` through the front's ingest service;
+// the first failure's status.
+grpc::Status PutAndGet(const TesseraServer& front, const std::string& id) {
+  auto stub = ingest::v1::IngestService::NewStub(grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", front.port()), grpc::InsecureChannelCredentials()));
+  ingest::v1::PutDocumentRequest put;
+  put.set_create_collection(true);
+  put.mutable_document()->set_collection("behind");
+  put.mutable_document()->set_id(id);
+  put.mutable_document()->set_text("forwarded over mutual TLS");
+  ingest::v1::PutDocumentResponse put_response;
+  grpc::ClientContext put_context;
+  put_context.set_deadline(absl::ToChronoTime(absl::Now() + kTimeout));
+  grpc::Status status = stub->PutDocument(&put_context, put, &put_response);
+  if (!status.ok()) return status;
+  ingest::v1::GetDocumentRequest get;
+  get.set_collection("behind");
+  get.set_id(id);
+  ingest::v1::GetDocumentResponse got;
+  grpc::ClientContext get_context;
+  get_context.set_deadline(absl::ToChronoTime(absl::Now() + kTimeout));
+  status = stub->GetDocument(&get_context, get, &got);
+  if (status.ok() && got.document().text() != put.document().text()) {
+    return grpc::Status(grpc::StatusCode::INTERNAL, "read back other text: " + got.document().text());
+  }
+  return status;
+}
+
+TEST_F(TlsTest, OutgoingChannelsUseBackendTlsToReachAMutualTlsBackend) {
+  std::unique_ptr<TesseraServer> backend = StartServer(/*client_ca=*/true);
+  ASSERT_NE(backend, nullptr);
+  const ClientTlsOptions backend_tls{File("ca.pem"), File("client.pem"), File("client.key")};
+  for (bool sharded : {false, true}) {
+    SCOPED_TRACE(sharded ? "retrieval_shards" : "router.services");
+    const std::string kind = sharded ? "sharded" : "forwarded";
+    std::unique_ptr<TesseraServer> front =
+        StartFront(kind + "_tls", backend->port(), sharded, backend_tls);
+    ASSERT_NE(front, nullptr);
+    grpc::Status status = PutAndGet(*front, kind + "-1");
+    EXPECT_TRUE(status.ok()) << status.error_message();
+
+    // Without backend_tls_* the backend refuses the plaintext channel: a prompt
+    // UNAVAILABLE, not a hang until the deadline.
+    std::unique_ptr<TesseraServer> plain_front =
+        StartFront(kind + "_plain", backend->port(), sharded, ClientTlsOptions());
+    ASSERT_NE(plain_front, nullptr);
+    const absl::Time start = absl::Now();
+    status = PutAndGet(*plain_front, kind + "-2");
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+    EXPECT_LT(absl::Now() - start, kTimeout);
+  }
 }
 
 TEST_F(TlsTest, BadTlsConfigurationIsAClearError) {

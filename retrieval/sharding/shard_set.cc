@@ -135,6 +135,9 @@ absl::StatusOr<std::unique_ptr<ShardSet>> ShardSet::Create(std::vector<ShardSpec
   arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   arguments.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  const std::shared_ptr<grpc::ChannelCredentials> credentials =
+      set->options_.credentials != nullptr ? set->options_.credentials
+                                           : grpc::InsecureChannelCredentials();
   for (ShardSpec& spec : specs) {
     if (spec.replicas.empty()) {
       return absl::InvalidArgumentError(absl::StrCat("shard ", spec.name, " has no replica"));
@@ -147,7 +150,7 @@ absl::StatusOr<std::unique_ptr<ShardSet>> ShardSet::Create(std::vector<ShardSpec
       auto replica = std::make_unique<Replica>();
       replica->address = address;
       replica->channel =
-          grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), arguments);
+          grpc::CreateCustomChannel(address, credentials, arguments);
       replica->ingest = ingest::v1::IngestService::NewStub(replica->channel);
       replica->retrieval = retrieval::v1::RetrievalService::NewStub(replica->channel);
       shard->replicas.push_back(std::move(replica));

@@ -13,6 +13,7 @@
 
 #include <grpcpp/channel.h>
 #include <grpcpp/client_context.h>
+#include <grpcpp/security/credentials.h>
 #include <grpcpp/server_context.h>
 
 #include <functional>
@@ -54,6 +55,9 @@ struct ShardSetOptions {
   // False: a write that a replica cannot take fails instead of being handed
   // off (one-shot tools such as the rebalancer, which replay nothing later).
   bool hand_off = true;
+  // Credentials of the channels to the replicas (TLS, mutual TLS); null =
+  // plaintext.
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
 };
 
 // Who a forwarded call acts for and until when.

@@ -18,6 +18,7 @@
 #include "retrieval/sharding/rebalance.h"
 #include "retrieval/sharding/shard_set.h"
 #include "services/serve.h"
+#include "services/tls_credentials.h"
 
 ABSL_FLAG(bool, rebalance, false,
           "move documents to the shards that own them under --retrieval_shards, then exit");
@@ -46,6 +47,13 @@ int RunRebalance() {
   ShardSetOptions options;
   options.hint_path = config->data_dir + "/rebalance_hints.db";
   options.hand_off = false;  // A shard that is down stops the rebalance.
+  auto credentials = tessera::services::MakeChannelCredentials(
+      {config->backend_tls_ca_file, config->backend_tls_cert_file, config->backend_tls_key_file});
+  if (!credentials.ok()) {
+    std::fprintf(stderr, "router --rebalance: %s\n", credentials.status().ToString().c_str());
+    return 2;
+  }
+  options.credentials = *credentials;
   std::error_code ignored;
   std::filesystem::create_directories(config->data_dir, ignored);
   auto shards = ShardSet::Create(std::move(*specs), options);
