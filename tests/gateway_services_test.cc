@@ -4,7 +4,6 @@
 // RPCs reach the backend with the caller's tenant, that the caller's deadline
 // and cancellation end the backend's call, and that active health checks move
 // traffic off a killed backend (no errors) and back once it returns.
-#include <curl/curl.h>
 #include <grpcpp/client_context.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
@@ -48,32 +47,6 @@ constexpr char kGraph[] = R"json({
   "start": "route",
   "max_steps": 10
 })json";
-
-size_t Append(char* data, size_t size, size_t count, void* out) {
-  static_cast<std::string*>(out)->append(data, size * count);
-  return size * count;
-}
-
-std::string HttpGet(const std::string& url) {
-  std::string body;
-  CURL* curl = curl_easy_init();
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &Append);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
-  curl_easy_perform(curl);
-  curl_easy_cleanup(curl);
-  return body;
-}
-
-// The value of a metric line "name{labels} value" (or "name value"); -1 if absent.
-double Metric(const std::string& text, const std::string& series) {
-  // At the start of a line (not in its "# HELP" or "# TYPE" line).
-  const std::string padded = "\n" + text;
-  const size_t at = padded.find("\n" + series + " ");
-  if (at == std::string::npos) return -1;
-  return std::stod(padded.substr(at + series.size() + 2));
-}
 
 std::unique_ptr<grpc::ClientContext> As(const std::string& tenant) {
   auto context = std::make_unique<grpc::ClientContext>();
@@ -157,7 +130,7 @@ class GatewayServicesTest : public ::testing::Test {
 
   // The backend's open gRPC calls (its metrics on --http_port).
   double BackendInFlight() {
-    return Metric(HttpGet(absl::StrCat("http://127.0.0.1:", agents_http_, "/metrics")),
+    return testing::PrometheusValue(testing::FetchUrl(absl::StrCat("http://127.0.0.1:", agents_http_, "/metrics")),
                   "tessera_grpc_server_in_flight");
   }
 
@@ -172,7 +145,7 @@ class GatewayServicesTest : public ::testing::Test {
   }
 
   double ForwardedCalls(int port, const std::string& code) {
-    return Metric(HttpGet(absl::StrCat("http://127.0.0.1:", router_http_, "/metrics")),
+    return testing::PrometheusValue(testing::FetchUrl(absl::StrCat("http://127.0.0.1:", router_http_, "/metrics")),
                   absl::StrCat("tessera_gateway_forwarded_calls_total{backend=\"eval@127.0.0.1:",
                                port, "\",code=\"", code, "\"}"));
   }
@@ -293,7 +266,7 @@ TEST_F(GatewayServicesTest, HealthChecksMoveTrafficOffAKilledBackendAndBack) {
   const double before = ForwardedCalls(eval_port_, "NOT_FOUND");
   EXPECT_EQ(call_eval(40), 0) << "traffic went to the killed backend";
   EXPECT_EQ(ForwardedCalls(eval_port_, "NOT_FOUND"), before);
-  EXPECT_NE(HttpGet(absl::StrCat("http://127.0.0.1:", router_http_, "/metrics"))
+  EXPECT_NE(testing::FetchUrl(absl::StrCat("http://127.0.0.1:", router_http_, "/metrics"))
                 .find(absl::StrCat("tessera_gateway_backend_healthy{backend=\"eval@127.0.0.1:",
                                    eval_port_, "\"} 0")),
             std::string::npos);
