@@ -394,14 +394,8 @@ absl::Status CudaExecutor::Execute(absl::Span<const SequenceStep> batch,
 }
 
 absl::Status CudaExecutor::CopyBlocks(absl::Span<const std::pair<int32_t, int32_t>> copies) {
-  for (const auto& [source, destination] : copies) {
-    if (source < 0 || source >= geometry_.num_blocks || destination < 0 ||
-        destination >= geometry_.num_blocks) {
-      return absl::InvalidArgumentError(absl::StrCat("block copy ", source, " -> ", destination,
-                                                     " outside the pool of ",
-                                                     geometry_.num_blocks));
-    }
-  }
+  absl::Status valid = serving::ValidateCopies(copies, geometry_);
+  if (!valid.ok()) return valid;
   if (copies.empty()) return absl::OkStatus();
   absl::MutexLock lock(&mutex_);
   TESSERA_CUDA_RETURN_IF_ERROR(UseDevice(device_));

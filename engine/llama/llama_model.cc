@@ -703,7 +703,6 @@ absl::StatusOr<std::unique_ptr<TokenSelector>> TokenSelector::Create(
   selector->history_.assign(prompt_ids.begin(), prompt_ids.end());
   selector->history_.reserve(prompt_ids.size() + options.max_tokens);
   selector->result_.tokens.reserve(options.max_tokens);
-  selector->result_.timings.prompt_tokens = selector->prompt_tokens_;
   if (options.max_tokens == 0) selector->done_ = true;
   return selector;
 }

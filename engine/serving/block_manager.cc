@@ -14,6 +14,14 @@ BlockManager::BlockManager(int num_blocks, int block_size, bool prefix_caching)
   for (int32_t b = static_cast<int32_t>(blocks_.size()) - 1; b >= 0; --b) free_list_.push_back(b);
 }
 
+uint64_t BlockManager::ChainHash(absl::Span<const int32_t> tokens, int blocks) const {
+  uint64_t hash = 0;
+  for (int b = 0; b < blocks; ++b) {
+    hash = HashBlock(hash, tokens.subspan(static_cast<size_t>(b) * block_size_, block_size_));
+  }
+  return hash;
+}
+
 uint64_t BlockManager::HashBlock(uint64_t parent, absl::Span<const int32_t> tokens) const {
   // splitmix64 steps over the parent hash and the tokens; a collision is caught
   // by comparing the stored tokens, so this only needs to spread well.
@@ -129,11 +137,7 @@ absl::StatusOr<int> BlockManager::Allocate(int64_t id, absl::Span<const int32_t>
     seq.last_hash = 0;
     if (seq.hashed_blocks > 0) {
       // The chain hash of the block before: recompute from the tokens.
-      uint64_t hash = 0;
-      for (int b = 0; b < seq.hashed_blocks; ++b) {
-        hash = HashBlock(hash, tokens.subspan(static_cast<size_t>(b) * block_size_, block_size_));
-      }
-      seq.last_hash = hash;
+      seq.last_hash = ChainHash(tokens, seq.hashed_blocks);
     }
   }
   while (static_cast<int>(seq.table.size()) < BlocksFor(static_cast<int64_t>(tokens.size()))) {
@@ -197,12 +201,7 @@ void BlockManager::Truncate(int64_t id, int num_tokens) {
   }
   if (seq.hashed_blocks * block_size_ > num_tokens) {
     seq.hashed_blocks = num_tokens / block_size_;
-    uint64_t hash = 0;
-    for (int b = 0; b < seq.hashed_blocks; ++b) {
-      hash = HashBlock(hash, absl::MakeConstSpan(seq.tokens).subspan(
-                                 static_cast<size_t>(b) * block_size_, block_size_));
-    }
-    seq.last_hash = hash;
+    seq.last_hash = ChainHash(seq.tokens, seq.hashed_blocks);
   }
 }
 

@@ -91,6 +91,8 @@ class BlockManager {
   };
 
   uint64_t HashBlock(uint64_t parent, absl::Span<const int32_t> tokens) const;
+  // The chain hash of the first `blocks` full blocks of `tokens`.
+  uint64_t ChainHash(absl::Span<const int32_t> tokens, int blocks) const;
   // The cached block holding exactly these tokens after `parent`, or -1.
   int32_t FindCached(uint64_t hash, absl::Span<const int32_t> tokens) const;
   // A block from the free list, else the least recently used cached one

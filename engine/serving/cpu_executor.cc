@@ -103,12 +103,9 @@ void CpuExecutor::Project(const WeightMatrix& w, const float* x, float* out) con
 }
 
 absl::Status CpuExecutor::CopyBlocks(absl::Span<const std::pair<int32_t, int32_t>> copies) {
+  absl::Status valid = ValidateCopies(copies, geometry_);
+  if (!valid.ok()) return valid;
   for (const auto& [from, to] : copies) {
-    if (from < 0 || from >= geometry_.num_blocks || to < 0 || to >= geometry_.num_blocks) {
-      return absl::InvalidArgumentError(absl::StrCat("block copy ", from, " -> ", to,
-                                                     " outside the pool of ",
-                                                     geometry_.num_blocks));
-    }
     if (from == to) continue;
     std::memcpy(&keys_[to * block_stride_], &keys_[from * block_stride_],
                 block_stride_ * sizeof(float));
@@ -255,6 +252,17 @@ absl::Status CpuExecutor::Execute(absl::Span<const SequenceStep> batch, std::vec
 }
 
 }  // namespace
+
+absl::Status ValidateCopies(absl::Span<const std::pair<int32_t, int32_t>> copies,
+                            const KvCacheGeometry& geometry) {
+  for (const auto& [from, to] : copies) {
+    if (from < 0 || from >= geometry.num_blocks || to < 0 || to >= geometry.num_blocks) {
+      return absl::InvalidArgumentError(absl::StrCat("block copy ", from, " -> ", to,
+                                                     " outside the pool of ", geometry.num_blocks));
+    }
+  }
+  return absl::OkStatus();
+}
 
 absl::Status ValidateStep(absl::Span<const SequenceStep> batch, const LlamaHParams& h,
                           KvCacheGeometry geometry) {

@@ -7,6 +7,7 @@
 #define TESSERA_ENGINE_SERVING_CPU_EXECUTOR_H_
 
 #include <memory>
+#include <utility>
 
 #include "absl/status/statusor.h"
 #include "engine/llama/llama_model.h"
@@ -19,6 +20,12 @@ namespace tessera::serving {
 // model's thread pool. INVALID_ARGUMENT for a geometry without blocks.
 absl::StatusOr<std::unique_ptr<ModelExecutor>> NewCpuExecutor(const llama::LlamaModel& model,
                                                                KvCacheGeometry geometry);
+
+// INVALID_ARGUMENT for a block copy whose source or destination lies outside
+// the pool (checked for every pair before any is copied); shared by the
+// executors.
+absl::Status ValidateCopies(absl::Span<const std::pair<int32_t, int32_t>> copies,
+                            const KvCacheGeometry& geometry);
 
 // Checks a step against the model and pool (shared by every executor):
 // INVALID_ARGUMENT as ModelExecutor::Execute documents.
