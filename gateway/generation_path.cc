@@ -81,6 +81,24 @@ void GenerationPath::Account(absl::string_view tenant, const std::string& backen
   if (parts_.usage != nullptr) parts_.usage->RecordUsage(tenant, *usage);
 }
 
+std::optional<GenerateResponse> GenerationPath::LookupSimilar(absl::string_view tenant,
+                                                             const GenerateRequest& request,
+                                                             int64_t estimated_tokens,
+                                                             ServedBy* served,
+                                                             SemanticCache::Probe* probe) const {
+  if (parts_.semantic_cache == nullptr) return std::nullopt;
+  const std::string route = parts_.router->RouteNameFor(request.model());
+  if (!parts_.semantic_cache->Covers(route)) return std::nullopt;
+  auto similar = parts_.semantic_cache->Lookup(route, tenant, request, probe);
+  if (!similar) return std::nullopt;
+  served->backend = kSemanticCacheBackend;
+  served->route = route;
+  // A cached answer costs nothing; give the tokens back.
+  if (parts_.limiter != nullptr) parts_.limiter->Settle(tenant, estimated_tokens, 0, 0);
+  similar->mutable_usage()->set_cost_micros(0);
+  return similar;
+}
+
 absl::StatusOr<GenerateResponse> GenerationPath::Generate(absl::string_view tenant,
                                                           const GenerateRequest& request,
                                                           int64_t estimated_tokens,
@@ -100,6 +118,12 @@ absl::StatusOr<GenerateResponse> GenerationPath::Generate(absl::string_view tena
       return *std::move(cached);
     }
   }
+  SemanticCache::Probe probe;
+  if (auto similar = LookupSimilar(tenant, request, estimated_tokens, served, &probe)) {
+    *cache_hit = true;
+    similar->set_request_id(request.request_id());
+    return *std::move(similar);
+  }
   auto response = parts_.router->Generate(request, CallFor(request, context), served);
   if (!response.ok()) {
     if (parts_.limiter != nullptr) parts_.limiter->Settle(tenant, estimated_tokens, 0, 0);
@@ -108,6 +132,9 @@ absl::StatusOr<GenerateResponse> GenerationPath::Generate(absl::string_view tena
   if (response->request_id().empty()) response->set_request_id(request.request_id());
   Account(tenant, served->backend, estimated_tokens, response->mutable_usage());
   if (parts_.cache != nullptr) parts_.cache->Insert(tenant, request, *response);
+  if (parts_.semantic_cache != nullptr && !probe.route.empty()) {
+    parts_.semantic_cache->Insert(probe, *response);
+  }
   return response;
 }
 
@@ -117,21 +144,48 @@ absl::Status GenerationPath::GenerateStream(absl::string_view tenant,
                                             const grpc::ServerContextBase* context,
                                             const StreamCallback& on_chunk,
                                             ServedBy* served) const {
+  SemanticCache::Probe probe;
+  if (auto similar = LookupSimilar(tenant, request, estimated_tokens, served, &probe)) {
+    // The whole earlier answer as one piece, then the closing message.
+    GenerateStreamResponse piece;
+    piece.set_request_id(request.request_id());
+    piece.add_tokens()->set_text(similar->text());
+    GenerateStreamResponse last;
+    last.set_request_id(request.request_id());
+    last.set_finish_reason(similar->finish_reason());
+    *last.mutable_tool_calls() = similar->tool_calls();
+    *last.mutable_usage() = similar->usage();
+    if (!similar->text().empty() && !on_chunk(piece)) return absl::OkStatus();
+    on_chunk(last);
+    return absl::OkStatus();
+  }
+  // What the stream said, for the semantic cache once it ends well.
+  GenerateResponse streamed;
   bool accounted = false;
   absl::Status status = parts_.router->GenerateStream(
       request, CallFor(request, context),
       [&](const GenerateStreamResponse& chunk) {
+        for (const auto& token : chunk.tokens()) streamed.mutable_text()->append(token.text());
         if (chunk.finish_reason() == tessera::generation::v1::FINISH_REASON_UNSPECIFIED) {
           return on_chunk(chunk);
         }
         GenerateStreamResponse last = chunk;
         Account(tenant, served->backend, estimated_tokens, last.mutable_usage());
         accounted = true;
+        streamed.set_finish_reason(last.finish_reason());
+        *streamed.mutable_usage() = last.usage();
+        *streamed.mutable_tool_calls() = last.tool_calls();
         return on_chunk(last);
       },
       served);
   if (!accounted && parts_.limiter != nullptr) {
     parts_.limiter->Settle(tenant, estimated_tokens, 0, 0);
+  }
+  const bool finished = streamed.finish_reason() == tessera::generation::v1::STOP ||
+                        streamed.finish_reason() == tessera::generation::v1::LENGTH;
+  if (status.ok() && finished && parts_.semantic_cache != nullptr && !probe.route.empty()) {
+    streamed.set_model(served->model);
+    parts_.semantic_cache->Insert(probe, streamed);
   }
   return status;
 }

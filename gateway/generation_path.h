@@ -1,7 +1,7 @@
 // The gateway's generation path, shared by GenerationService (and so the
 // OpenAI-compatible HTTP API) and GatewayService.Ask: token-rate admission,
-// the response cache (tenant-scoped, deterministic requests only), the model
-// router, and usage and cost accounting per tenant. Guardrails are applied by
+// the response cache (tenant-scoped, deterministic requests only), the
+// semantic cache (routes that opt in), the model router, and usage and cost accounting per tenant. Guardrails are applied by
 // the callers, which know which texts are the caller's.
 #ifndef TESSERA_GATEWAY_GENERATION_PATH_H_
 #define TESSERA_GATEWAY_GENERATION_PATH_H_
@@ -9,6 +9,7 @@
 #include <grpcpp/server_context.h>
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,7 @@
 #include "gateway/model_router.h"
 #include "gateway/rate_limiter.h"
 #include "gateway/response_cache.h"
+#include "gateway/semantic_cache.h"
 #include "gateway/traffic_observer.h"
 #include "gateway/usage_ledger.h"
 #include "tessera/generation/v1/generation.pb.h"
@@ -29,6 +31,7 @@ struct GatewayParts {
   ModelRouter* router = nullptr;
   GuardrailPolicy* guardrails = nullptr;
   ResponseCache* cache = nullptr;
+  SemanticCache* semantic_cache = nullptr;
   RateLimiter* limiter = nullptr;
   UsageLedger* usage = nullptr;
   FeedbackStore* feedback = nullptr;
@@ -43,6 +46,8 @@ struct GatewayParts {
 inline constexpr char kServedByTrailer[] = "x-tessera-served-by";
 inline constexpr char kRouteTrailer[] = "x-tessera-route";
 inline constexpr char kCacheTrailer[] = "x-tessera-cache";
+// ServedBy.backend of an answer from the semantic cache ("cache": the exact one).
+inline constexpr char kSemanticCacheBackend[] = "semantic-cache";
 inline constexpr char kGuardrailsTrailer[] = "x-tessera-guardrails";
 
 class GenerationPath {
@@ -56,7 +61,7 @@ class GenerationPath {
                                       const tessera::generation::v1::GenerateRequest& request,
                                       grpc::ServerContextBase* context) const;
 
-  // Cache, then the router. The response is the backend's (before output
+  // The exact cache, the semantic cache, then the router. The response is the backend's (before output
   // guardrails); usage.cost_micros is filled in and accounted.
   absl::StatusOr<tessera::generation::v1::GenerateResponse> Generate(
       absl::string_view tenant, const tessera::generation::v1::GenerateRequest& request,
@@ -87,6 +92,12 @@ class GenerationPath {
  private:
   RoutedCall CallFor(const tessera::generation::v1::GenerateRequest& request,
                      const grpc::ServerContextBase* context) const;
+  // The semantic cache's answer for `request` (its route opts in and a close
+  // enough question was answered before), settled as free; `probe` is for
+  // storing the answer after a miss.
+  std::optional<tessera::generation::v1::GenerateResponse> LookupSimilar(
+      absl::string_view tenant, const tessera::generation::v1::GenerateRequest& request,
+      int64_t estimated_tokens, ServedBy* served, SemanticCache::Probe* probe) const;
   void Account(absl::string_view tenant, const std::string& backend, int64_t estimated_tokens,
                tessera::common::v1::Usage* usage) const;
 

@@ -1,6 +1,7 @@
 #include "gateway/guardrail_policy.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 
@@ -54,6 +55,12 @@ GuardrailPolicy::GuardrailPolicy(const GuardrailConfig& config, MetricsRegistry*
   }
 }
 
+void GuardrailPolicy::SetInjectionEmbedder(std::shared_ptr<Embedder> embedder) {
+  if (!config_.injection_similarity.has_value() || embedder == nullptr) return;
+  known_attacks_ =
+      std::make_unique<KnownAttackMatcher>(*config_.injection_similarity, std::move(embedder));
+}
+
 void GuardrailPolicy::Count(const std::string& guardrail, const std::string& action) const {
   if (metrics_ != nullptr) {
     metrics_->IncrementCounter(kGuardrailActions, {{"action", action}, {"guardrail", guardrail}});
@@ -66,6 +73,27 @@ absl::Status GuardrailPolicy::ApplyToInput(const std::vector<std::string*>& text
   std::set<std::string> flagged_injections;
   std::set<std::string> flagged_terms;
   PiiVault detected;  // every PII value the caller sent, whatever the action
+  if (known_attacks_ != nullptr && config_.prompt_injection != GuardrailAction::kOff) {
+    // Before PII masking changes the texts.
+    std::vector<std::string> caller_texts;
+    for (const std::string* text : texts) {
+      if (!text->empty()) caller_texts.push_back(*text);
+    }
+    auto match = known_attacks_->Check(caller_texts);
+    if (!match.ok()) {
+      // No embedder (yet): the heuristics below still run.
+      Count("prompt_injection_similarity", "unavailable");
+    } else if (match->has_value()) {
+      const std::string similarity = absl::StrFormat("%.2f", (*match)->similarity);
+      if (config_.prompt_injection == GuardrailAction::kBlock) {
+        Count("prompt_injection", "block");
+        return absl::PermissionDeniedError(absl::StrCat(
+            "blocked by the gateway's content policy: prompt injection (similar to a known "
+            "attack, cosine ", similarity, ")"));
+      }
+      flagged_injections.insert("similar_to_known_attack");
+    }
+  }
   for (std::string* text : texts) {
     if (text->empty()) continue;
     if (denylist_ != nullptr) {

@@ -1,6 +1,7 @@
 // The configured guardrails applied to one request and its response:
-//  - input: blocked terms and prompt-injection heuristics (block or flag), PII
-//    (mask to placeholders, flag, or block);
+//  - input: blocked terms and prompt injection (heuristics, and similarity to
+//    known attacks once an embedder is set; block or flag), PII (mask to
+//    placeholders, flag, or block);
 //  - output: the caller's own masked values restored; PII the caller did not
 //    send masked ("[REDACTED_EMAIL]") or flagged.
 // Every action taken is reported (for AskResponse.guardrail_actions and the
@@ -18,6 +19,7 @@
 #include "absl/strings/string_view.h"
 #include "common/metrics.h"
 #include "gateway/guardrails.h"
+#include "gateway/known_attacks.h"
 #include "gateway/router_config.h"
 #include "tessera/generation/v1/generation.pb.h"
 
@@ -37,6 +39,10 @@ class GuardrailPolicy {
  public:
   static absl::StatusOr<std::unique_ptr<GuardrailPolicy>> Create(
       const GuardrailConfig& config, MetricsRegistry* metrics = &MetricsRegistry::Global());
+
+  // Turns on the injection_similarity check of the config (without one the
+  // check is off). Set before serving.
+  void SetInjectionEmbedder(std::shared_ptr<Embedder> embedder);
 
   // Whether any guardrail is on (otherwise the methods below change nothing).
   bool active() const { return active_; }
@@ -72,6 +78,7 @@ class GuardrailPolicy {
   MetricsRegistry* metrics_;
   PiiMasker masker_;
   std::unique_ptr<Denylist> denylist_;
+  std::unique_ptr<KnownAttackMatcher> known_attacks_;
   bool active_ = false;
 };
 

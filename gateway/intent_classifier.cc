@@ -11,16 +11,6 @@ namespace {
 
 constexpr char kDefaultLabel[] = "default";
 
-// Scales `vector` to unit length; false when it has none (all zeros, NaN).
-bool Normalize(std::vector<float>& vector) {
-  double norm_squared = 0;
-  for (float value : vector) norm_squared += static_cast<double>(value) * value;
-  if (!(norm_squared > 0) || !std::isfinite(norm_squared)) return false;
-  const double inverse = 1.0 / std::sqrt(norm_squared);
-  for (float& value : vector) value = static_cast<float>(value * inverse);
-  return true;
-}
-
 absl::Status Error(const std::string& path, absl::string_view message) {
   return absl::InvalidArgumentError(absl::StrCat(path, ": ", message));
 }
@@ -63,12 +53,9 @@ absl::StatusOr<IntentClassifier> IntentClassifier::Train(const IntentOptions& op
   std::vector<std::string> texts;
   texts.reserve(options.examples.size());
   for (const IntentExample& example : options.examples) texts.push_back(example.text);
-  auto embedded = embedder.Embed(texts);
+  // The texts are the examples in order, so errors name example i.
+  auto embedded = EmbedNormalized(embedder, texts);
   if (!embedded.ok()) return embedded.status();
-  if (embedded->size() != texts.size()) {
-    return absl::InternalError(absl::StrCat("the embedder returned ", embedded->size(),
-                                            " vectors for ", texts.size(), " examples"));
-  }
   IntentClassifier classifier;
   classifier.class_backends_ = options.class_backends;
   classifier.default_backend_ = options.default_backend;
@@ -76,11 +63,7 @@ absl::StatusOr<IntentClassifier> IntentClassifier::Train(const IntentOptions& op
   classifier.dimension_ = embedded->front().size();
   std::map<std::string, std::vector<double>> sums;
   for (size_t i = 0; i < texts.size(); ++i) {
-    std::vector<float>& vector = (*embedded)[i];
-    if (vector.size() != classifier.dimension_ || !Normalize(vector)) {
-      return absl::InternalError(absl::StrCat("the embedding of example ", i, " (\"", texts[i],
-                                              "\") is empty, zero or of another dimension"));
-    }
+    const std::vector<float>& vector = (*embedded)[i];
     std::vector<double>& sum = sums[options.examples[i].label];
     sum.resize(classifier.dimension_, 0.0);
     for (size_t d = 0; d < vector.size(); ++d) sum[d] += vector[d];
@@ -89,7 +72,7 @@ absl::StatusOr<IntentClassifier> IntentClassifier::Train(const IntentOptions& op
     std::vector<float> centroid(sum.begin(), sum.end());
     // Opposite examples of one class can cancel out; such a class cannot be
     // told apart from anything, which is a config error worth naming.
-    if (!Normalize(centroid)) {
+    if (!NormalizeEmbedding(centroid)) {
       return absl::InvalidArgumentError(
           absl::StrCat("the examples of class \"", label, "\" cancel out (zero centroid)"));
     }
@@ -109,12 +92,11 @@ absl::StatusOr<IntentDecision> IntentClassifier::Nearest(const std::vector<float
   decision.label = kDefaultLabel;
   decision.backend = default_backend_;
   // A query with no direction (empty text embedded to zeros) is like no match.
-  if (!Normalize(query)) return decision;
+  if (!NormalizeEmbedding(query)) return decision;
   double best = -2;
   size_t best_index = 0;
   for (size_t c = 0; c < centroids_.size(); ++c) {
-    double dot = 0;
-    for (size_t d = 0; d < dimension_; ++d) dot += static_cast<double>(query[d]) * centroids_[c][d];
+    const double dot = Dot(query, centroids_[c]);
     if (dot > best) {
       best = dot;
       best_index = c;
@@ -137,28 +119,6 @@ absl::StatusOr<IntentDecision> IntentClassifier::Classify(absl::string_view text
         absl::StrCat("the embedder returned ", embedded->size(), " vectors for one query"));
   }
   return Nearest(embedded->front());
-}
-
-std::string IntentText(const tessera::generation::v1::GenerateRequest& request) {
-  for (int i = request.messages_size() - 1; i >= 0; --i) {
-    if (request.messages(i).role() == "user") return request.messages(i).content();
-  }
-  return request.prompt();
-}
-
-absl::StatusOr<std::vector<std::vector<float>>> FunctionEmbedder::Embed(
-    const std::vector<std::string>& texts) {
-  tessera::generation::v1::EmbedRequest request;
-  request.set_model(model_);
-  for (const std::string& text : texts) request.add_inputs(text);
-  auto response = embed_(request);
-  if (!response.ok()) return response.status();
-  std::vector<std::vector<float>> out;
-  out.reserve(response->embeddings_size());
-  for (const auto& embedding : response->embeddings()) {
-    out.emplace_back(embedding.values().begin(), embedding.values().end());
-  }
-  return out;
 }
 
 }  // namespace tessera::gateway

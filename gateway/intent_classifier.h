@@ -15,17 +15,10 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "gateway/embedder.h"
 #include "tessera/generation/v1/generation.pb.h"
 
 namespace tessera::gateway {
-
-// Turns texts into vectors of one dimension; one vector per text, in order.
-class Embedder {
- public:
-  virtual ~Embedder() = default;
-  virtual absl::StatusOr<std::vector<std::vector<float>>> Embed(
-      const std::vector<std::string>& texts) = 0;
-};
 
 struct IntentExample {
   std::string text;
@@ -81,26 +74,6 @@ class IntentClassifier {
   std::string default_backend_;
   double min_similarity_ = 0;
   size_t dimension_ = 0;
-};
-
-// The text a request is classified by: the last user message, else the prompt.
-std::string IntentText(const tessera::generation::v1::GenerateRequest& request);
-
-// Embeds through a generation backend's Embed call (the local engine).
-// `embed` is that call; kept as a function so the classifier does not depend
-// on the backend types.
-class FunctionEmbedder : public Embedder {
- public:
-  using EmbedFn = std::function<absl::StatusOr<tessera::generation::v1::EmbedResponse>(
-      const tessera::generation::v1::EmbedRequest&)>;
-  FunctionEmbedder(std::string model, EmbedFn embed)
-      : model_(std::move(model)), embed_(std::move(embed)) {}
-  absl::StatusOr<std::vector<std::vector<float>>> Embed(
-      const std::vector<std::string>& texts) override;
-
- private:
-  std::string model_;
-  EmbedFn embed_;
 };
 
 }  // namespace tessera::gateway

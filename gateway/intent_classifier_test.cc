@@ -150,23 +150,6 @@ TEST(IntentClassifierTest, OptionErrorsNameThePath) {
   EXPECT_FALSE(ValidateIntentOptions(options, "intent").ok());
 }
 
-TEST(IntentClassifierTest, IntentTextIsTheLastUserMessageElseThePrompt) {
-  tessera::generation::v1::GenerateRequest request;
-  request.set_prompt("the prompt");
-  EXPECT_EQ(IntentText(request), "the prompt");
-  auto* first = request.add_messages();
-  first->set_role("user");
-  first->set_content("first question");
-  auto* answer = request.add_messages();
-  answer->set_role("assistant");
-  answer->set_content("an answer");
-  EXPECT_EQ(IntentText(request), "first question");
-  auto* second = request.add_messages();
-  second->set_role("user");
-  second->set_content("second question");
-  EXPECT_EQ(IntentText(request), "second question");
-}
-
 // The route's "intent" and "policy" in the router config.
 constexpr char kIntentRoute[] = R"({
   "backends": [{"name": "cheap", "kind": "openai", "address": "http://127.0.0.1:1/v1",

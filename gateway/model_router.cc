@@ -34,7 +34,8 @@ constexpr char kIntents[] = "tessera_gateway_intent_total";
 // Intent training that failed (no embedding model loaded) is retried no more
 // often than this, so requests do not each wait on a failing embed call.
 constexpr absl::Duration kIntentRetry = absl::Seconds(10);
-constexpr absl::Duration kIntentEmbedTimeout = absl::Seconds(10);
+// The router's own embedding calls (intents, semantic cache, guardrails).
+constexpr absl::Duration kEmbedTimeout = absl::Seconds(10);
 
 constexpr int kShadowWorkers = 2;
 // A mirrored call never outlives this, whatever the backend's timeout.
@@ -119,13 +120,7 @@ absl::StatusOr<std::unique_ptr<ModelRouter>> ModelRouter::Create(const RouterCon
   for (const auto& [route_name, options] : config.intents) {
     auto state = std::make_unique<IntentState>();
     state->options = options;
-    ModelBackend* local = router->backends_.at(LocalBackend(config).name).get();
-    state->embedder = std::make_shared<FunctionEmbedder>(
-        options.embedding_model, [local](const tessera::generation::v1::EmbedRequest& request) {
-          BackendCall call;
-          call.deadline = absl::Now() + kIntentEmbedTimeout;
-          return local->Embed(request, call);
-        });
+    state->embedder = router->LocalEmbedder(options.embedding_model);
     router->intents_[route_name] = std::move(state);
   }
   if (mirrors) {
@@ -192,6 +187,21 @@ void ModelRouter::Count(const std::string& name, const MetricLabels& labels) {
 
 bool ModelRouter::IsRoute(absl::string_view model) const {
   return !model.empty() && routes_.Get(model).ok();
+}
+
+std::string ModelRouter::RouteNameFor(absl::string_view model) const {
+  const std::string name = model.empty() ? config_.default_route : std::string(model);
+  return IsRoute(name) ? name : "";
+}
+
+std::shared_ptr<Embedder> ModelRouter::LocalEmbedder(const std::string& embedding_model) const {
+  ModelBackend* local = backends_.at(LocalBackend(config_).name).get();
+  return std::make_shared<FunctionEmbedder>(
+      embedding_model, [local](const tessera::generation::v1::EmbedRequest& request) {
+        BackendCall call;
+        call.deadline = absl::Now() + kEmbedTimeout;
+        return local->Embed(request, call);
+      });
 }
 
 absl::StatusOr<ModelRouter::Plan> ModelRouter::PlanFor(absl::string_view model,
@@ -280,7 +290,7 @@ void ModelRouter::ApplyIntent(const RoutingPolicy& policy, const GenerateRequest
   decision.label = "default";
   decision.backend = state.options.default_backend;
   if (const IntentClassifier* classifier = IntentClassifierFor(plan->route, state)) {
-    auto classified = classifier->Classify(IntentText(request), *state.embedder);
+    auto classified = classifier->Classify(QuestionText(request), *state.embedder);
     if (classified.ok()) {
       decision = std::move(*classified);
     } else {
@@ -499,7 +509,16 @@ void ModelRouter::SetIntentEmbedder(std::shared_ptr<Embedder> embedder) {
   for (auto& [route, state] : intents_) state->embedder = embedder;
 }
 
-std::vector<Route> ModelRouter::Routes() const { return routes_.List(); }
+std::vector<Route> ModelRouter::Routes() const {
+  std::vector<Route> routes = routes_.List();
+  for (Route& route : routes) {
+    route.set_policy(config_.cheapest_routes.count(route.name()) ? "cheapest" : "weighted");
+    if (config_.canaries.count(route.name())) route.add_features("canary");
+    if (config_.intents.count(route.name())) route.add_features("intent");
+    if (config_.semantic_caches.count(route.name())) route.add_features("semantic_cache");
+  }
+  return routes;
+}
 
 std::vector<tessera::gateway::v1::Backend> ModelRouter::Backends() {
   std::vector<tessera::gateway::v1::Backend> out;

@@ -89,6 +89,13 @@ class ModelRouter {
       ServedBy* served);
 
   bool IsRoute(absl::string_view model) const;
+  // The route a request naming `model` takes (the default route for an empty
+  // name); empty when it goes to the local engine directly.
+  std::string RouteNameFor(absl::string_view model) const;
+  // Embeds through the local backend (the engine's embedder, or
+  // `embedding_model` when named) with a 10 s limit per call: the router's own
+  // embeddings for intents, the semantic cache and guardrails.
+  std::shared_ptr<Embedder> LocalEmbedder(const std::string& embedding_model) const;
   // Routes and backends with their circuit state, as ListRoutes reports them.
   std::vector<tessera::gateway::v1::Route> Routes() const;
   std::vector<tessera::gateway::v1::Backend> Backends();

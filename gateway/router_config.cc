@@ -282,10 +282,28 @@ absl::Status ParseIntent(const Json& json, const std::string& path, IntentOption
   });
 }
 
+absl::Status ParseSemanticCache(const Json& json, const std::string& path,
+                                SemanticCacheOptions* options) {
+  return ForEachKey(json, path, [&](const std::string& key, const Json& value,
+                                    const std::string& key_path) {
+    if (key == "threshold") return ReadNumber(value, key_path, 0, &options->threshold);
+    if (key == "ttl_seconds") return ReadSeconds(value, key_path, &options->ttl);
+    if (key == "max_entries") return ReadInt(value, key_path, 1, &options->max_entries);
+    if (key == "per_user") return ReadBool(value, key_path, &options->per_user);
+    if (key == "bypass_patterns") {
+      options->bypass_patterns.emplace();
+      return ReadStrings(value, key_path, &*options->bypass_patterns);
+    }
+    if (key == "embedding_model") return ReadString(value, key_path, &options->embedding_model);
+    return Unknown();
+  });
+}
+
 absl::Status ParseRoute(const Json& json, const std::string& path, Route* route,
                         RouterConfig* config) {
   std::optional<CanaryOptions> canary;
   std::optional<IntentOptions> intent;
+  std::optional<SemanticCacheOptions> semantic_cache;
   bool cheapest = false;
   absl::Status status = ForEachKey(json, path, [&](const std::string& key, const Json& value,
                                                    const std::string& key_path) {
@@ -296,6 +314,10 @@ absl::Status ParseRoute(const Json& json, const std::string& path, Route* route,
     if (key == "intent") {
       intent.emplace();
       return ParseIntent(value, key_path, &*intent);
+    }
+    if (key == "semantic_cache") {
+      semantic_cache.emplace();
+      return ParseSemanticCache(value, key_path, &*semantic_cache);
     }
     if (key == "policy") {
       std::string policy;
@@ -329,6 +351,9 @@ absl::Status ParseRoute(const Json& json, const std::string& path, Route* route,
   if (canary.has_value()) config->canaries[route->name()] = std::move(*canary);
   if (intent.has_value()) config->intents[route->name()] = std::move(*intent);
   if (cheapest) config->cheapest_routes.insert(route->name());
+  if (semantic_cache.has_value()) {
+    config->semantic_caches[route->name()] = std::move(*semantic_cache);
+  }
   return status;
 }
 
@@ -416,6 +441,18 @@ absl::Status ParseGuardrails(const Json& json, const std::string& path, Guardrai
     if (key == "prompt_injection") {
       return ParseAction(value, key_path, {A::kOff, A::kFlag, A::kBlock},
                          &config->prompt_injection);
+    }
+    if (key == "injection_similarity") {
+      KnownAttackOptions& options = config->injection_similarity.emplace();
+      return ForEachKey(value, key_path, [&](const std::string& field, const Json& field_value,
+                                             const std::string& field_path) {
+        if (field == "threshold") return ReadNumber(field_value, field_path, 0, &options.threshold);
+        if (field == "attacks") return ReadStrings(field_value, field_path, &options.attacks);
+        if (field == "embedding_model") {
+          return ReadString(field_value, field_path, &options.embedding_model);
+        }
+        return Unknown();
+      });
     }
     return Unknown();
   });
@@ -690,6 +727,12 @@ absl::Status ValidateRouterConfig(const RouterConfig& config) {
       }
     }
   }
+  for (const auto& [route_name, options] : config.semantic_caches) {
+    const std::string path = absl::StrCat("router.routes[\"", route_name, "\"].semantic_cache");
+    if (!routes.count(route_name)) return Error(path, "belongs to no route");
+    absl::Status valid = ValidateSemanticCacheOptions(options, path);
+    if (!valid.ok()) return valid;
+  }
   for (const std::string& route_name : config.cheapest_routes) {
     if (!routes.count(route_name)) {
       return Error(absl::StrCat("router.routes[\"", route_name, "\"].policy"), "belongs to no route");
@@ -715,6 +758,14 @@ absl::Status ValidateRouterConfig(const RouterConfig& config) {
     if (absl::StripAsciiWhitespace(term).empty()) {
       return Error("router.guardrails.blocked_terms", "terms must not be empty");
     }
+  }
+  if (config.guardrails.injection_similarity.has_value()) {
+    const std::string path = "router.guardrails.injection_similarity";
+    if (config.guardrails.prompt_injection == GuardrailAction::kOff) {
+      return Error(path, "needs prompt_injection set to flag or block (its action)");
+    }
+    absl::Status valid = ValidateKnownAttackOptions(*config.guardrails.injection_similarity, path);
+    if (!valid.ok()) return valid;
   }
   return absl::OkStatus();
 }

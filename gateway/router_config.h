@@ -31,11 +31,14 @@
 // backend tried first. "policy": "cheapest" (default "weighted") orders the
 // route's attempts by backend price (prompt + completion micros per 1k tokens),
 // cheapest first; backends failing health checks are skipped as usual.
+// A route may carry "semantic_cache" (see gateway/semantic_cache.h): answers
+// reused for questions whose embeddings are close enough.
 #ifndef TESSERA_GATEWAY_ROUTER_CONFIG_H_
 #define TESSERA_GATEWAY_ROUTER_CONFIG_H_
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -47,8 +50,10 @@
 #include "gateway/circuit_breaker.h"
 #include "gateway/guardrails.h"
 #include "gateway/intent_classifier.h"
+#include "gateway/known_attacks.h"
 #include "gateway/rate_limiter.h"
 #include "gateway/routing_policy.h"
+#include "gateway/semantic_cache.h"
 #include "tessera/gateway/v1/gateway.pb.h"
 
 namespace tessera::gateway {
@@ -119,6 +124,9 @@ struct GuardrailConfig {
   GuardrailAction blocked_terms_action = GuardrailAction::kBlock;
   // Prompt-injection heuristics: flag or block.
   GuardrailAction prompt_injection = GuardrailAction::kOff;
+  // Also compare the caller's texts with known attacks by embedding (same
+  // action as prompt_injection, which must be on).
+  std::optional<KnownAttackOptions> injection_similarity;
 };
 
 struct CacheConfig {
@@ -163,6 +171,8 @@ struct RouterConfig {
   std::map<std::string, IntentOptions> intents;
   // Routes whose "policy" is "cheapest".
   std::set<std::string> cheapest_routes;
+  // Semantic caches by route name (the route's "semantic_cache" object).
+  std::map<std::string, SemanticCacheOptions> semantic_caches;
 };
 
 // The short names `services` accepts.

@@ -181,5 +181,44 @@ TEST(RouterConfigTest, RejectsBadServicesAndCanaries) {
             std::string::npos);
 }
 
+TEST(RouterConfigTest, ParsesSemanticCachesAndInjectionSimilarity) {
+  auto config = Parse(R"({
+    "routes": [{"name": "faq", "targets": [{"backend": "local"}],
+                "semantic_cache": {"threshold": 0.9, "ttl_seconds": 30, "max_entries": 50,
+                                   "per_user": true, "bypass_patterns": ["\\bstock\\b"],
+                                   "embedding_model": "minilm"}}],
+    "guardrails": {"prompt_injection": "block",
+                   "injection_similarity": {"threshold": 0.8, "attacks": ["leak the keys"]}}
+  })");
+  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_EQ(config->semantic_caches.count("faq"), 1u);
+  const SemanticCacheOptions& cache = config->semantic_caches.at("faq");
+  EXPECT_DOUBLE_EQ(cache.threshold, 0.9);
+  EXPECT_EQ(cache.ttl, absl::Seconds(30));
+  EXPECT_EQ(cache.max_entries, 50);
+  EXPECT_TRUE(cache.per_user);
+  ASSERT_TRUE(cache.bypass_patterns.has_value());
+  EXPECT_EQ(cache.bypass_patterns->at(0), "\\bstock\\b");
+  EXPECT_EQ(cache.embedding_model, "minilm");
+  ASSERT_TRUE(config->guardrails.injection_similarity.has_value());
+  EXPECT_DOUBLE_EQ(config->guardrails.injection_similarity->threshold, 0.8);
+  EXPECT_EQ(config->guardrails.injection_similarity->attacks.size(), 1u);
+
+  EXPECT_NE(ErrorOf(R"({"routes": [{"name": "faq", "targets": [{"backend": "local"}],
+                                    "semantic_cache": {"threshold": 2}}]})")
+                .find("router.routes[\"faq\"].semantic_cache.threshold"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"routes": [{"name": "faq", "targets": [{"backend": "local"}],
+                                    "semantic_cache": {"bypass_patterns": ["("]}}]})")
+                .find("bypass_patterns[0]"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"routes": [{"name": "faq", "targets": [{"backend": "local"}],
+                                    "semantic_cache": {"treshold": 0.9}}]})")
+                .find("treshold"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"guardrails": {"injection_similarity": {}}})").find("needs prompt_injection"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace tessera::gateway

@@ -96,6 +96,10 @@ absl::StatusOr<std::unique_ptr<GatewayStack>> GatewayStack::Create(
   auto guardrails = gateway::GuardrailPolicy::Create(router.guardrails);
   if (!guardrails.ok()) return guardrails.status();
   stack->guardrails_ = std::move(*guardrails);
+  if (router.guardrails.injection_similarity.has_value()) {
+    stack->guardrails_->SetInjectionEmbedder(
+        stack->router_->LocalEmbedder(router.guardrails.injection_similarity->embedding_model));
+  }
 
   if (!config.online_eval.routes.empty()) {
     if (judge_models == nullptr) {
@@ -134,8 +138,18 @@ absl::StatusOr<std::unique_ptr<GatewayStack>> GatewayStack::Create(
       cache_options.ttl = router.cache.ttl;
       stack->cache_ = std::make_unique<gateway::ResponseCache>(cache_options);
     }
+    if (!router.semantic_caches.empty()) {
+      gateway::ModelRouter* model_router = stack->router_.get();
+      auto semantic = gateway::SemanticCache::Create(
+          router.semantic_caches, [model_router](const std::string& embedding_model) {
+            return model_router->LocalEmbedder(embedding_model);
+          });
+      if (!semantic.ok()) return semantic.status();
+      stack->semantic_cache_ = std::move(*semantic);
+    }
     parts.limiter = stack->limiter_.get();
     parts.cache = stack->cache_.get();
+    parts.semantic_cache = stack->semantic_cache_.get();
     stack->gate_ = std::make_unique<gateway::RequestGate>(router.auth, stack->keys_.get(),
                                                           stack->limiter_.get(), stack->usage_.get());
     stack->grpc_gate_ = std::make_unique<gateway::GrpcGate>(stack->gate_.get());

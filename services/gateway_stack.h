@@ -34,6 +34,7 @@
 #include "gateway/rate_limiter.h"
 #include "gateway/request_gate.h"
 #include "gateway/response_cache.h"
+#include "gateway/semantic_cache.h"
 #include "gateway/routed_generation_service.h"
 #include "gateway/service_forwarder.h"
 #include "gateway/usage_ledger.h"
@@ -96,6 +97,7 @@ class GatewayStack {
   // that report to it, so it outlives them.
   std::unique_ptr<eval::OnlineEvaluator> online_eval_;
   std::unique_ptr<gateway::ResponseCache> cache_;
+  std::unique_ptr<gateway::SemanticCache> semantic_cache_;
   std::unique_ptr<gateway::GuardrailPolicy> guardrails_;
   std::unique_ptr<gateway::ModelRouter> router_;
   std::unique_ptr<gateway::RequestGate> gate_;

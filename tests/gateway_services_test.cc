@@ -23,6 +23,7 @@
 #include "absl/strings/str_format.h"
 #include "tessera/agents/v1/agents.grpc.pb.h"
 #include "tessera/eval/v1/eval.grpc.pb.h"
+#include "tessera/ingest/v1/ingest.grpc.pb.h"
 #include "tests/server_process.h"
 
 namespace tessera {
@@ -65,7 +66,7 @@ class GatewayServicesTest : public ::testing::Test {
     // Later flags win: the backends keep their ports across restarts.
     backend_ = std::make_unique<testing::ServerProcess>(
         testing::MakeTempDir("backend"),
-        std::vector<std::string>{"--services=agents,eval", absl::StrCat("--port=", agents_port_),
+        std::vector<std::string>{"--services=agents,eval,ingest", absl::StrCat("--port=", agents_port_),
                                  absl::StrCat("--http_port=", agents_http_), "--log_level=info"});
     backend_log_ = testing::MakeTempDir("logs") + "/backend.log";
     backend_->set_log_file(backend_log_);
@@ -78,11 +79,11 @@ class GatewayServicesTest : public ::testing::Test {
     const std::string router_dir = testing::MakeTempDir("router");
     const std::string config_path = router_dir + ".json";
     std::ofstream(config_path) << absl::StrFormat(
-        R"({"router": {"services": {"agents": "127.0.0.1:%d",
+        R"({"router": {"services": {"agents": "127.0.0.1:%d", "ingest": "127.0.0.1:%d",
                                      "eval": ["127.0.0.1:%d", "127.0.0.1:%d"]},
                         "health_check": {"interval_ms": 200, "timeout_ms": 500,
                                          "unhealthy_threshold": 1}}})",
-        agents_port_, agents_port_, eval_port_);
+        agents_port_, agents_port_, agents_port_, eval_port_);
     router_ = std::make_unique<testing::ServerProcess>(
         router_dir, std::vector<std::string>{"--config=" + config_path,
                                              absl::StrCat("--http_port=", router_http_),
@@ -92,6 +93,7 @@ class GatewayServicesTest : public ::testing::Test {
     ASSERT_TRUE(router_->Start().ok());
     auto channel = grpc::CreateChannel(router_->target(), grpc::InsecureChannelCredentials());
     agents_ = agents::v1::AgentService::NewStub(channel);
+    ingest_ = ingest::v1::IngestService::NewStub(channel);
     eval_ = eval::v1::EvalService::NewStub(channel);
     backend_agents_ = agents::v1::AgentService::NewStub(
         grpc::CreateChannel(backend_->target(), grpc::InsecureChannelCredentials()));
@@ -155,6 +157,7 @@ class GatewayServicesTest : public ::testing::Test {
   std::unique_ptr<testing::ServerProcess> backend_, eval_backend_, router_;
   std::unique_ptr<agents::v1::AgentService::Stub> agents_, backend_agents_;
   std::unique_ptr<eval::v1::EvalService::Stub> eval_;
+  std::unique_ptr<ingest::v1::IngestService::Stub> ingest_;
 };
 
 TEST_F(GatewayServicesTest, AgentsRpcsReachTheBackendProcessWithTheTenant) {
@@ -189,6 +192,47 @@ TEST_F(GatewayServicesTest, AgentsRpcsReachTheBackendProcessWithTheTenant) {
   agents::v1::Graph graph;
   EXPECT_EQ(agents_->GetGraph(As("acme").get(), missing, &graph).error_code(),
             grpc::StatusCode::NOT_FOUND);
+}
+
+// A client stream through the router (StreamIngest) that the caller keeps
+// open: the backend call lasts until the caller's deadline passes or the
+// caller cancels, and both must end it in the backend as well (not only
+// between the caller and the router).
+TEST_F(GatewayServicesTest, TheCallersDeadlineAndCancellationEndTheForwardedCall) {
+  WaitForBackendIdle();
+  // Samples the backend's open calls a few times while the stream is open.
+  auto held_open = [&] {
+    int open = 0;
+    for (int i = 0; i < 5; ++i) {
+      std::this_thread::sleep_for(milliseconds(100));
+      open += BackendInFlight() >= 1;
+    }
+    return open;
+  };
+  {
+    auto context = As("acme");
+    context->set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(1500));
+    ingest::v1::StreamIngestResponse response;
+    auto writer = ingest_->StreamIngest(context.get(), &response);
+    EXPECT_EQ(held_open(), 5);
+    // Never WritesDone: Finish waits for the deadline.
+    EXPECT_EQ(writer->Finish().error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+    const milliseconds idle_after = WaitForBackendIdle();
+    EXPECT_EQ(BackendInFlight(), 0);
+    EXPECT_LT(idle_after.count(), 2000);
+  }
+  {
+    auto context = As("acme");
+    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    ingest::v1::StreamIngestResponse response;
+    auto writer = ingest_->StreamIngest(context.get(), &response);
+    EXPECT_EQ(held_open(), 5);
+    context->TryCancel();
+    EXPECT_EQ(writer->Finish().error_code(), grpc::StatusCode::CANCELLED);
+    const milliseconds idle_after = WaitForBackendIdle();
+    EXPECT_EQ(BackendInFlight(), 0);
+    EXPECT_LT(idle_after.count(), 2000);  // not the 60 s the caller allowed
+  }
 }
 
 // The span lines (JSON after the log prefix) of `trace_id` in a log file.

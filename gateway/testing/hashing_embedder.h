@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "gateway/intent_classifier.h"
+#include "gateway/embedder.h"
 
 namespace tessera::gateway::testing {
 
