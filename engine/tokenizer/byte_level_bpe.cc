@@ -2,6 +2,7 @@
 
 #include <re2/re2.h>
 
+#include <optional>
 #include <queue>
 
 #include "absl/status/status.h"
@@ -247,25 +248,17 @@ absl::StatusOr<std::vector<int32_t>> ByteLevelBpeTokenizer::Encode(absl::string_
   if (add_special_tokens) ids = config_.prefix_ids;
   absl::string_view rest = text;
   while (!rest.empty()) {
-    // The earliest added token wins; the longest on a tie.
-    size_t best_position = absl::string_view::npos;
-    const AddedToken* best = nullptr;
-    for (const AddedToken& added : config_.added_tokens) {
-      const size_t position = rest.find(added.content);
-      if (position == absl::string_view::npos) continue;
-      if (best == nullptr || position < best_position ||
-          (position == best_position && added.content.size() > best->content.size())) {
-        best_position = position;
-        best = &added;
-      }
-    }
-    if (best == nullptr) {
+    const std::optional<AddedTokenMatch> match =
+        FindAddedToken(rest, config_.added_tokens.size(),
+                       [&](size_t i) -> absl::string_view { return config_.added_tokens[i].content; });
+    if (!match) {
       if (absl::Status s = EncodeSegment(rest, &ids); !s.ok()) return s;
       break;
     }
-    if (absl::Status s = EncodeSegment(rest.substr(0, best_position), &ids); !s.ok()) return s;
-    ids.push_back(best->id);
-    rest.remove_prefix(best_position + best->content.size());
+    if (absl::Status s = EncodeSegment(rest.substr(0, match->position), &ids); !s.ok()) return s;
+    const AddedToken& added = config_.added_tokens[match->index];
+    ids.push_back(added.id);
+    rest.remove_prefix(match->position + added.content.size());
   }
   if (add_special_tokens) ids.insert(ids.end(), config_.suffix_ids.begin(), config_.suffix_ids.end());
   return ids;

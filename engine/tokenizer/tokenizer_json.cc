@@ -186,6 +186,10 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> LoadWordPiece(const json& root, const
   } else {
     options.do_lower_case = false;
   }
+  absl::StatusOr<std::vector<ParsedAddedToken>> added = ReadAddedTokens(root);
+  if (!added.ok()) return added.status();
+  options.added_tokens.emplace();
+  for (const ParsedAddedToken& token : *added) options.added_tokens->push_back(token.content);
   absl::StatusOr<std::unique_ptr<WordPieceTokenizer>> tokenizer =
       WordPieceTokenizer::Create(std::move(*vocab), options);
   if (!tokenizer.ok()) return tokenizer.status();

@@ -56,4 +56,22 @@ void AppendUtf8Lossy(absl::string_view bytes, std::string* out) {
   }
 }
 
+std::optional<AddedTokenMatch> FindAddedToken(
+    absl::string_view text, size_t count, absl::FunctionRef<absl::string_view(size_t)> content) {
+  std::optional<AddedTokenMatch> best;
+  size_t best_size = 0;
+  for (size_t index = 0; index < count; ++index) {
+    const absl::string_view token = content(index);
+    if (token.empty()) continue;
+    const size_t position = text.find(token);
+    if (position == absl::string_view::npos) continue;
+    if (!best || position < best->position ||
+        (position == best->position && token.size() > best_size)) {
+      best = AddedTokenMatch{position, index};
+      best_size = token.size();
+    }
+  }
+  return best;
+}
+
 }  // namespace tessera::tokenizer

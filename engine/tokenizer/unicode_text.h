@@ -4,9 +4,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/strings/string_view.h"
 
 namespace tessera::tokenizer {
@@ -30,6 +32,16 @@ void AppendUtf8(char32_t code_point, std::string* out);
 // Appends `bytes` to `out`, replacing each byte that is not part of a well-formed
 // UTF-8 sequence with U+FFFD (how SentencePiece and Hugging Face decode bytes).
 void AppendUtf8Lossy(absl::string_view bytes, std::string* out);
+
+// The added token ("[SEP]", "<|endoftext|>") that splits `text` first, as Hugging
+// Face matches them: the leftmost occurrence of any of the `count` tokens
+// (`content(i)` is token i), the longest at one position. nullopt when none occurs.
+struct AddedTokenMatch {
+  size_t position;
+  size_t index;
+};
+std::optional<AddedTokenMatch> FindAddedToken(absl::string_view text, size_t count,
+                                              absl::FunctionRef<absl::string_view(size_t)> content);
 
 }  // namespace tessera::tokenizer
 

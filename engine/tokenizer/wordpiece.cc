@@ -2,6 +2,7 @@
 
 #include <utf8proc.h>
 
+#include <optional>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -24,6 +25,7 @@ bool IsBertWhitespace(char32_t cp) {
          Category(cp) == UTF8PROC_CATEGORY_ZS;
 }
 
+// Unassigned code points (Cn) stay: the library keeps them (Python BERT drops them).
 bool IsBertControl(char32_t cp) {
   if (cp == '\t' || cp == '\n' || cp == '\r') return false;
   switch (Category(cp)) {
@@ -31,7 +33,6 @@ bool IsBertControl(char32_t cp) {
     case UTF8PROC_CATEGORY_CF:
     case UTF8PROC_CATEGORY_CS:
     case UTF8PROC_CATEGORY_CO:
-    case UTF8PROC_CATEGORY_CN:
       return true;
     default:
       return false;
@@ -60,10 +61,12 @@ bool IsBertPunctuation(char32_t cp) {
 
 // The CJK Unified Ideograph blocks BERT splits into single characters (not
 // Hiragana/Katakana/Hangul, which are written with spaces or handled by WordPiece).
+// The library's table starts the last block at U+2B920 where Python BERT has
+// U+2B820, so U+2B820..U+2B91F stay inside words, as the library leaves them.
 bool IsCjkIdeograph(char32_t cp) {
   return (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) ||
          (cp >= 0x20000 && cp <= 0x2A6DF) || (cp >= 0x2A700 && cp <= 0x2B73F) ||
-         (cp >= 0x2B740 && cp <= 0x2B81F) || (cp >= 0x2B820 && cp <= 0x2CEAF) ||
+         (cp >= 0x2B740 && cp <= 0x2B81F) || (cp >= 0x2B920 && cp <= 0x2CEAF) ||
          (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x2F800 && cp <= 0x2FA1F);
 }
 
@@ -77,24 +80,22 @@ bool IsSplitSpace(char32_t cp) {
          category == UTF8PROC_CATEGORY_ZP;
 }
 
-bool IsCased(char32_t cp) {
-  const utf8proc_category_t category = Category(cp);
-  return category == UTF8PROC_CATEGORY_LU || category == UTF8PROC_CATEGORY_LL ||
-         category == UTF8PROC_CATEGORY_LT;
-}
-
-// Lower-cases `word` like Python's str.lower(), including the Greek final sigma.
+// Lower-cases character by character like the library (Rust's char::to_lowercase):
+// no final-sigma rule (Python's str.lower() gives "ς" at a word's end, the library
+// "σ"), and "İ" becomes "i" + U+0307.
 void LowerCase(std::vector<char32_t>* word) {
-  std::vector<char32_t>& w = *word;
-  for (size_t i = 0; i < w.size(); ++i) {
-    if (w[i] == 0x3A3) {
-      const bool after_cased = i > 0 && IsCased(w[i - 1]);
-      const bool before_cased = i + 1 < w.size() && IsCased(w[i + 1]);
-      w[i] = (after_cased && !before_cased) ? 0x3C2 : 0x3C3;
+  std::vector<char32_t> lowered;
+  lowered.reserve(word->size());
+  for (char32_t cp : *word) {
+    if (cp == 0x130) {
+      lowered.push_back('i');
+      lowered.push_back(0x307);
       continue;
     }
-    w[i] = static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(w[i])));
+    lowered.push_back(
+        static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(cp))));
   }
+  word->swap(lowered);
 }
 
 // NFD, then drops non-spacing marks ("é" -> "e").
@@ -173,6 +174,12 @@ absl::StatusOr<std::unique_ptr<WordPieceTokenizer>> WordPieceTokenizer::Create(
     return absl::InvalidArgumentError(
         absl::StrCat("WordPiece: vocabulary lacks the unknown token '", o.unk_token, "'"));
   }
+  const std::vector<std::string> added = o.added_tokens.value_or(std::vector<std::string>{
+      o.unk_token, o.cls_token, o.sep_token, o.pad_token, o.mask_token});
+  for (const std::string& content : added) {
+    const int32_t id = content.empty() ? -1 : find(content);
+    if (id >= 0) tokenizer->added_tokens_.emplace_back(content, id);
+  }
   return tokenizer;
 }
 
@@ -208,8 +215,9 @@ std::vector<std::string> WordPieceTokenizer::BasicTokenize(absl::string_view val
   std::vector<char32_t> word;
   auto flush_word = [&]() {
     if (word.empty()) return;
-    if (options_.do_lower_case) LowerCase(&word);
+    // The library's order: accents go before lower-casing.
     if (strip_accents_) StripAccents(&word);
+    if (options_.do_lower_case) LowerCase(&word);
     size_t start = 0;
     for (size_t i = 0; i < word.size(); ++i) {
       if (!IsBertPunctuation(word[i])) continue;
@@ -279,32 +287,55 @@ absl::StatusOr<std::vector<int32_t>> WordPieceTokenizer::Encode(absl::string_vie
     }
     ids.push_back(special_.cls);
   }
-  for (const std::string& word : BasicTokenize(text)) AppendWordPieces(word, &ids);
+  AppendText(text, &ids);
   if (add_special_tokens) ids.push_back(special_.sep);
   return ids;
+}
+
+void WordPieceTokenizer::AppendText(absl::string_view text, std::vector<int32_t>* ids) const {
+  absl::string_view rest = text;
+  while (!rest.empty()) {
+    const std::optional<AddedTokenMatch> match =
+        FindAddedToken(rest, added_tokens_.size(),
+                       [&](size_t i) -> absl::string_view { return added_tokens_[i].first; });
+    const absl::string_view plain = rest.substr(0, match ? match->position : rest.size());
+    for (const std::string& word : BasicTokenize(plain)) AppendWordPieces(word, ids);
+    if (!match) break;
+    const auto& [content, id] = added_tokens_[match->index];
+    ids->push_back(id);
+    rest.remove_prefix(match->position + content.size());
+  }
 }
 
 absl::StatusOr<std::string> WordPieceTokenizer::Decode(absl::Span<const int32_t> ids) const {
   std::string text;
   const std::string& prefix = options_.continuing_subword_prefix;
+  bool first = true;
   for (int32_t id : ids) {
     if (id < 0 || id >= vocab_size()) {
       return absl::InvalidArgumentError(absl::StrCat("WordPiece: id ", id, " out of range"));
     }
-    if (IsSpecial(id)) continue;
+    // [UNK] is one of the library's special tokens, so skip_special_tokens drops it.
+    if (IsSpecial(id) || id == special_.unk) continue;
     const std::string& piece = vocab_[id];
-    if (!prefix.empty() && absl::StartsWith(piece, prefix) && !text.empty()) {
-      text.append(piece, prefix.size(), std::string::npos);
+    std::string token;
+    if (first) {
+      token = piece;
+    } else if (!prefix.empty() && absl::StartsWith(piece, prefix)) {
+      token = piece.substr(prefix.size());
     } else {
-      if (!text.empty()) text.push_back(' ');
-      text.append(piece);
+      token = absl::StrCat(" ", piece);
     }
+    first = false;
+    // The library's clean-up, applied to each token alone (not to the joined
+    // text as transformers' clean_up_tokenization is): "you ' re" stays.
+    static const std::pair<const char*, const char*> kCleanups[] = {
+        {" .", "."},     {" ?", "?"},     {" !", "!"},            {" ,", ","},
+        {" ' ", "'"},    {" n't", "n't"}, {" 'm", "'m"},          {" do not", " don't"},
+        {" 's", "'s"},   {" 've", "'ve"}, {" 're", "'re"}};
+    for (const auto& [from, to] : kCleanups) token = absl::StrReplaceAll(token, {{from, to}});
+    text.append(token);
   }
-  // Hugging Face's clean_up_tokenization, applied in its order.
-  static const std::pair<const char*, const char*> kCleanups[] = {
-      {" .", "."},     {" ?", "?"},     {" !", "!"},       {" ,", ","},     {" ' ", "'"},
-      {" n't", "n't"}, {" 'm", "'m"},   {" 's", "'s"},     {" 've", "'ve"}, {" 're", "'re"}};
-  for (const auto& [from, to] : kCleanups) text = absl::StrReplaceAll(text, {{from, to}});
   return text;
 }
 

@@ -1,6 +1,8 @@
 // BERT's WordPiece tokenizer: BasicTokenizer (clean text, CJK split, lower-casing
 // and accent stripping, punctuation split) followed by greedy longest-match-first
-// WordPiece with "##" continuation pieces.
+// WordPiece with "##" continuation pieces. Where Python BERT and the Hugging Face
+// `tokenizers` library (what sentence-transformers runs) differ, this follows the
+// library: testdata/hf_minilm_fixture.json holds its ids.
 #ifndef TESSERA_ENGINE_TOKENIZER_WORDPIECE_H_
 #define TESSERA_ENGINE_TOKENIZER_WORDPIECE_H_
 
@@ -8,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -31,6 +34,10 @@ struct WordPieceOptions {
   std::string sep_token = "[SEP]";
   std::string pad_token = "[PAD]";
   std::string mask_token = "[MASK]";
+  // Tokens matched verbatim in the raw text before normalisation (the library's
+  // added tokens), each giving its vocabulary id. Unset: the five tokens above
+  // that the vocabulary has. Entries missing from the vocabulary are ignored.
+  std::optional<std::vector<std::string>> added_tokens;
 };
 
 class WordPieceTokenizer : public Tokenizer {
@@ -47,8 +54,9 @@ class WordPieceTokenizer : public Tokenizer {
   TokenizerKind kind() const override { return TokenizerKind::kWordPiece; }
   absl::StatusOr<std::vector<int32_t>> Encode(absl::string_view text,
                                               bool add_special_tokens) const override;
-  // Joins pieces with spaces, glues "##" pieces, then applies BERT's clean-up of
-  // spaces before punctuation (" ." -> ".", " n't" -> "n't", ...).
+  // Skips special tokens and [UNK], joins pieces with spaces, glues "##" pieces,
+  // and drops the space before a piece that is ".", "?", "!" or "," (the library's
+  // WordPiece decoder, whose clean-up works piece by piece).
   absl::StatusOr<std::string> Decode(absl::Span<const int32_t> ids) const override;
   int32_t vocab_size() const override { return static_cast<int32_t>(vocab_.size()); }
   absl::StatusOr<std::string> IdToPiece(int32_t id) const override;
@@ -62,6 +70,7 @@ class WordPieceTokenizer : public Tokenizer {
  private:
   WordPieceTokenizer(std::vector<std::string> vocab, WordPieceOptions options);
   void AppendWordPieces(absl::string_view word, std::vector<int32_t>* ids) const;
+  void AppendText(absl::string_view text, std::vector<int32_t>* ids) const;
 
   std::vector<std::string> vocab_;
   WordPieceOptions options_;
@@ -70,6 +79,8 @@ class WordPieceTokenizer : public Tokenizer {
   // Continuation pieces keyed without their "##" prefix.
   absl::flat_hash_map<std::string, int32_t> continuation_ids_;
   SpecialTokenIds special_;
+  // (content, id) of the tokens matched verbatim before normalisation.
+  std::vector<std::pair<std::string, int32_t>> added_tokens_;
 };
 
 }  // namespace tessera::tokenizer
