@@ -70,6 +70,10 @@ class ChatModel {
     if (result.ok() && on_token && !result->text.empty()) on_token(result->text);
     return result;
   }
+  // True when Generate enforces sampling.json_schema (constrained decoding), so
+  // a reply is JSON valid for the schema unless cut short by max_tokens.
+  // Backends that ignore the schema keep the default.
+  virtual bool SupportsJsonSchema() const { return false; }
 };
 
 // Models by name (LlmNode.model); "" and "default" (unless a model is

@@ -127,6 +127,7 @@ namespace {
 struct CaseOutcome {
   v1::CaseResult result;
   bool failed = false;
+  int judge_calls = 0;  // Model calls of the judges (not the target or metrics).
   std::optional<v1::ReviewItem> review;
 };
 
@@ -298,6 +299,7 @@ absl::StatusOr<CaseOutcome> EvaluateCase(const JobRunner::Plan& plan, const JobR
         break;
     }
     AddUsage(caller.usage(), &usage);
+    outcome.judge_calls += caller.calls();
     if (judged.ok()) {
       *result.add_judges() = *std::move(judged);
     } else if (!note(absl::StrCat("judge ", JudgeName(judge)), judged.status())) {
@@ -436,6 +438,9 @@ absl::Status JobRunner::Execute() {
           run.failed = true;
           break;
         }
+        // One line per checkpointed case: a resumed job shows which cases it ran.
+        spdlog::debug("eval job {}: case {} recorded after {} judge calls", job_id_,
+                      outcome->result.case_id(), outcome->judge_calls);
         Report(*job);
       }
     });

@@ -3,9 +3,15 @@
 //  - pairwise: output vs output_b, asked in both orders; when the two orders
 //    disagree the result is a tie, which cancels position bias;
 //  - G-Eval: evaluation steps written once per criterion (GEvalSteps), then a
-//    chain-of-thought score whose value is the probability-weighted mean over
-//    the score tokens 1-5 (falls back to the sampled score, flagged, when the
-//    backend gives no logprobs).
+//    score whose value is the probability-weighted mean over the score tokens
+//    1-5 (falls back to the sampled score, flagged and explained, when the
+//    backend gives no logprobs or no score token among the alternatives).
+// Structured output (Judge.structured_output; by default when the judge model
+// enforces JSON schemas): the reply is asked for as JSON constrained to a
+// schema -- {"reason", "score": 1-5}, {"reason", "preference": A|B|TIE}, and
+// G-Eval's form {"score": 1-5} -- through sampling.json_schema. The reason is
+// capped at max_tokens - 24 characters (600 at most; left out below 16) so the
+// verdict fits. Replies are read by score_parsing.h either way.
 #ifndef TESSERA_EVAL_JUDGES_H_
 #define TESSERA_EVAL_JUDGES_H_
 

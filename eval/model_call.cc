@@ -21,6 +21,7 @@ absl::StatusOr<agents::ChatResult> ModelCaller::Call(absl::string_view system,
   agents::ChatMessage& message = messages.emplace_back();
   message.set_role("user");
   message.set_content(std::string(user));
+  ++calls_;
   auto result = model_->Generate(messages, {}, sampling != nullptr ? *sampling : sampling_);
   if (!result.ok()) return result.status();
   AddUsage(result->usage, &usage_);

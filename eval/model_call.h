@@ -26,14 +26,19 @@ class ModelCaller {
                                           const agents::SamplingParams* sampling = nullptr);
 
   const agents::SamplingParams& sampling() const { return sampling_; }
+  // Whether the model enforces sampling.json_schema (see agents::ChatModel).
+  bool SupportsJsonSchema() const { return model_ != nullptr && model_->SupportsJsonSchema(); }
   // Tokens of every call so far. Not thread-safe: one caller per case.
   const agents::Usage& usage() const { return usage_; }
+  // Model calls made so far (admitted and answered, successfully or not).
+  int calls() const { return calls_; }
 
  private:
   agents::ChatModel* model_;
   agents::SamplingParams sampling_;
   AdmitCall admit_;
   agents::Usage usage_;
+  int calls_ = 0;
 };
 
 // Judges' defaults: greedy, 512 tokens, unless the job's sampling says otherwise.

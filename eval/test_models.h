@@ -13,17 +13,21 @@
 namespace tessera::eval::testing {
 
 // Replies `text` split into the given tokens, each with its logprob and top
-// alternatives; records the sampling of every call.
+// alternatives; records the sampling of every call. `supports_json_schema`:
+// what SupportsJsonSchema declares (the replies are the same either way).
 class LogprobChatModel : public agents::ChatModel {
  public:
-  explicit LogprobChatModel(std::vector<agents::TokenLogprob> tokens) : tokens_(std::move(tokens)) {}
+  explicit LogprobChatModel(std::vector<agents::TokenLogprob> tokens, bool supports_json_schema = false)
+      : tokens_(std::move(tokens)), supports_json_schema_(supports_json_schema) {}
   absl::StatusOr<agents::ChatResult> Generate(const std::vector<agents::ChatMessage>& messages,
                                               const std::vector<agents::ToolSpec>& tools,
                                               const agents::SamplingParams& sampling) override;
+  bool SupportsJsonSchema() const override { return supports_json_schema_; }
   std::vector<agents::SamplingParams> samplings() const;
 
  private:
   std::vector<agents::TokenLogprob> tokens_;
+  bool supports_json_schema_;
   mutable absl::Mutex mu_;
   std::vector<agents::SamplingParams> samplings_;
 };
@@ -38,6 +42,7 @@ class InstrumentedChatModel : public agents::ChatModel {
   absl::StatusOr<agents::ChatResult> Generate(const std::vector<agents::ChatMessage>& messages,
                                               const std::vector<agents::ToolSpec>& tools,
                                               const agents::SamplingParams& sampling) override;
+  bool SupportsJsonSchema() const override { return inner_->SupportsJsonSchema(); }
 
   void HoldCall(int number);
   // Blocks until the held call has arrived (true) or `timeout` passes.

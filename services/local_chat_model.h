@@ -25,6 +25,8 @@ class LocalChatModel : public agents::ChatModel {
                                                        const std::vector<agents::ToolSpec>& tools,
                                                        const agents::SamplingParams& sampling,
                                                        const agents::TokenSink& on_token) override;
+  // Constrained decoding needs the model's tokenizer.
+  bool SupportsJsonSchema() const override { return model_->tokenizer() != nullptr; }
 
  private:
   const llama::LlamaModel* model_;

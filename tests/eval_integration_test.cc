@@ -5,10 +5,12 @@
 //     review queue, labels, calibration and the report over gRPC.
 //  2. The real server binary with a random-weight local generator: a RAG route
 //     on SciFact questions (retrieve from the ingested corpus, answer with the
-//     local generator, nDCG/Recall/MRR/MAP against the qrels), the server killed
-//     with SIGKILL mid-job and restarted: the job resumes and finishes with its
-//     report. Then the local generator as judge (G-Eval and pointwise): random
-//     weights write no score, which each case reports clearly.
+//     local generator, nDCG/Recall/MRR/MAP against the qrels, and the local
+//     generator as pointwise and G-Eval judge), the server killed with SIGKILL
+//     mid-job and restarted: the job resumes without judging a case twice and
+//     finishes with its report, whose charts render in headless Chromium. The
+//     judges ask for schema-constrained JSON, so even random weights give a
+//     score from 1 to 5 for every case.
 //  3. LocalChatModel reports per-token logprobs with alternatives (G-Eval's input).
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
@@ -18,6 +20,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -327,10 +330,14 @@ class LocalGeneratorEvalTest : public ::testing::Test {
   static void TearDownTestSuite() { delete models_; }
 
   // `dataset_root`: a directory whose files job specs may name as datasets.
-  void StartServer(const std::string& data_dir, const std::string& dataset_root = "") {
+  // `debug_log`: where the server's log goes, at debug level ("" = nowhere).
+  void StartServer(const std::string& data_dir, const std::string& dataset_root = "",
+                   const std::string& debug_log = "") {
     std::vector<std::string> flags = {"--models_dir=" + *models_, "--generator_model=tiny.gguf"};
     if (!dataset_root.empty()) flags.push_back("--eval_dataset_roots=" + dataset_root);
+    if (!debug_log.empty()) flags.push_back("--log_level=debug");
     server_ = std::make_unique<testing::ServerProcess>(data_dir, flags);
+    if (!debug_log.empty()) server_->set_log_file(debug_log);
     ASSERT_TRUE(server_->Start().ok());
     stub_ = EvalService::NewStub(grpc::CreateChannel(server_->target(), grpc::InsecureChannelCredentials()));
   }
@@ -353,6 +360,22 @@ std::string* LocalGeneratorEvalTest::models_ = nullptr;
 
 constexpr int kSciFactQuestions = 12;
 
+// Case id -> judge calls, from the runner's "case X recorded after N judge
+// calls" lines of a server log.
+std::map<std::string, std::vector<int>> RecordedCases(const std::string& log) {
+  std::map<std::string, std::vector<int>> cases;
+  std::istringstream lines(log);
+  std::string line;
+  while (std::getline(lines, line)) {
+    const size_t at = line.find(": case ");
+    const size_t recorded = line.find(" recorded after ");
+    if (at == std::string::npos || recorded == std::string::npos || recorded < at) continue;
+    const std::string id = line.substr(at + 7, recorded - at - 7);
+    cases[id].push_back(std::atoi(line.c_str() + recorded + 16));
+  }
+  return cases;
+}
+
 TEST_F(LocalGeneratorEvalTest, SciFactRagRouteResumesAfterAKill) {
   auto corpus = FindSharedFile("data/scifact/corpus.jsonl");
   auto queries = FindSharedFile("data/scifact/queries.train.jsonl");
@@ -361,7 +384,9 @@ TEST_F(LocalGeneratorEvalTest, SciFactRagRouteResumesAfterAKill) {
   const std::string data_dir = testing::MakeTempDir("eval_scifact");
   // The SciFact files may be read as datasets; nothing else outside data_dir.
   const std::string scifact_root = std::filesystem::path(*queries).parent_path().string();
-  StartServer(data_dir, scifact_root);
+  const std::string first_log = data_dir + "-first.log";
+  const std::string second_log = data_dir + "-second.log";
+  StartServer(data_dir, scifact_root, first_log);
   services::IngestOptions ingest;
   ingest.target = server_->target();
   ingest.collection = "scifact";
@@ -379,6 +404,17 @@ target:
     collection: scifact
     top_k: 3
 metrics: [ndcg@10, recall@100, mrr, map]
+# The local generator judges the RAG answers; it enforces JSON schemas, so
+# the judges ask for {"reason", "score"} and G-Eval's form {"score"}.
+judges:
+  - kind: pointwise
+    name: correctness
+    criterion: answers the question correctly from the contexts
+    sampling: {"max_tokens": 48}
+  - kind: g_eval
+    name: coherence
+    criterion: coherence
+    sampling: {"max_tokens": 24}
 )");
   auto job = Create(job_yaml);
   ASSERT_TRUE(job.ok()) << job.status();
@@ -391,7 +427,7 @@ metrics: [ndcg@10, recall@100, mrr, map]
   EXPECT_GE(done_at_kill, 3);
   EXPECT_LT(done_at_kill, kSciFactQuestions);
 
-  StartServer(data_dir, scifact_root);  // Same data directory: the job resumes by itself.
+  StartServer(data_dir, scifact_root, second_log);  // Same data directory: the job resumes by itself.
   seen = Watch(*stub_, job->id());
   ASSERT_FALSE(seen.empty());
   const eval::v1::Job& done = seen.back();
@@ -401,22 +437,81 @@ metrics: [ndcg@10, recall@100, mrr, map]
   EXPECT_GT(done.summary().at("ndcg@10"), 0.3);  // BM25 on SciFact is ~0.68 over all queries.
   EXPECT_GT(done.summary().at("recall@100"), 0.5);
   EXPECT_GT(done.usage().completion_tokens(), 0);  // The local generator wrote the answers.
+  for (const char* judge : {"correctness", "coherence"}) {
+    ASSERT_TRUE(done.summary().count(judge)) << judge;
+    EXPECT_GE(done.summary().at(judge), 1) << judge;
+    EXPECT_LE(done.summary().at(judge), 5) << judge;
+  }
   const std::vector<eval::v1::CaseResult> results = AllResults(*stub_, job->id());
   ASSERT_EQ(results.size(), static_cast<size_t>(kSciFactQuestions));
   std::set<std::string> ids;
+  int weighted = 0;
   for (const auto& result : results) {
     ids.insert(result.case_id());
+    EXPECT_TRUE(result.error().empty()) << result.case_id() << ": " << result.error();
     EXPECT_FALSE(result.output().empty());
     EXPECT_EQ(result.metrics().size(), 4u);
+    // A score from 1 to 5 from each judge.
+    ASSERT_EQ(result.judges_size(), 2) << result.case_id();
+    std::set<std::string> judges;
+    for (const eval::v1::JudgeResult& judged : result.judges()) {
+      judges.insert(judged.judge());
+      EXPECT_GE(judged.score(), 1) << result.case_id() << " " << judged.judge();
+      EXPECT_LE(judged.score(), 5) << result.case_id() << " " << judged.judge();
+      if (judged.judge() == "correctness") {
+        // The reply is the schema's JSON: {"reason": ..., "score": N}.
+        EXPECT_TRUE(absl::StartsWith(judged.reasoning(), "{")) << judged.reasoning();
+      } else {
+        // Weighted over the score tokens among the alternatives, or the sampled
+        // score with the reason (random weights rarely list digits in their top 20).
+        weighted += judged.logprob_weighted();
+        EXPECT_TRUE(absl::StartsWith(judged.reasoning(), judged.logprob_weighted() ? "probability-weighted"
+                                                                                   : "sampled score: "))
+            << judged.reasoning();
+      }
+    }
+    EXPECT_EQ(judges, (std::set<std::string>{"correctness", "coherence"}));
   }
   EXPECT_EQ(ids.size(), static_cast<size_t>(kSciFactQuestions));
+  // No case judged twice across the kill: the cases the first server recorded
+  // and those the second one did are disjoint, and each took exactly one call
+  // per judge. The second server evaluated only what the first had not
+  // recorded (one record may have landed just before the kill, unlogged).
+  const auto first_cases = RecordedCases(ReadFile(first_log));
+  const auto second_cases = RecordedCases(ReadFile(second_log));
+  EXPECT_GE(first_cases.size(), static_cast<size_t>(done_at_kill));  // Logged before progress is sent.
+  EXPECT_LT(second_cases.size(), static_cast<size_t>(kSciFactQuestions));
+  EXPECT_GE(first_cases.size() + second_cases.size(), static_cast<size_t>(kSciFactQuestions) - 1);
+  for (const auto* recorded : {&first_cases, &second_cases}) {
+    for (const auto& [id, calls] : *recorded) {
+      EXPECT_EQ(calls, std::vector<int>{2}) << "case " << id;
+      EXPECT_TRUE(ids.count(id)) << id;
+    }
+  }
+  for (const auto& [id, calls] : second_cases) EXPECT_EQ(first_cases.count(id), 0u) << "case " << id << " judged twice";
+  EXPECT_TRUE(absl::StrContains(ReadFile(second_log),
+                                absl::StrCat(kSciFactQuestions, " cases, ", second_cases.size(), " to evaluate")))
+      << "the resumed job should evaluate only the cases not recorded before the kill";
+  std::printf("before the kill %zu cases recorded, after it %zu; G-Eval logprob-weighted in %d of %d cases\n",
+              first_cases.size(), second_cases.size(), weighted, kSciFactQuestions);
+
   ASSERT_FALSE(done.report_path().empty());
   const std::string html = ReadFile(done.report_path());
   EXPECT_TRUE(absl::StrContains(html, "class=\"chart criteria\""));
+  // A score histogram per judge.
+  EXPECT_TRUE(absl::StrContains(html, "aria-label=\"Score distribution of correctness\""));
+  EXPECT_TRUE(absl::StrContains(html, "aria-label=\"Score distribution of coherence\""));
   auto summary = ParseJson(ReadFile(std::filesystem::path(done.report_path()).replace_filename("report.json")));
   ASSERT_TRUE(summary.ok());
   EXPECT_EQ((*summary)["cases"].size(), static_cast<size_t>(kSciFactQuestions));
   EXPECT_EQ((*summary)["job"]["dataset_hash"], done.spec().dataset().content_hash());
+  for (const char* judge : {"correctness", "coherence"}) {
+    const Json& entry = (*summary)["judges"][judge];
+    EXPECT_EQ(entry["n"], kSciFactQuestions) << judge;
+    int histogram_total = 0;
+    for (const Json& count : entry["histogram"]) histogram_total += count.get<int>();
+    EXPECT_EQ(histogram_total, kSciFactQuestions) << judge;
+  }
 
   // The job's own report, opened in headless Chromium: its charts are laid out
   // with drawn marks and the page is not blank.
@@ -428,6 +523,9 @@ metrics: [ndcg@10, recall@100, mrr, map]
   auto charts = testing::MeasureCharts(chromium, done.report_path());
   ASSERT_TRUE(charts.ok()) << charts.status();
   ASSERT_FALSE(charts->empty());
+  int histograms = 0;
+  for (const Json& chart : *charts) histograms += chart["kind"] == "histogram";
+  EXPECT_EQ(histograms, 2) << "one score histogram per judge";
   for (const Json& chart : *charts) {
     EXPECT_GT(chart["width"].get<double>(), 100) << chart.dump();
     EXPECT_GT(chart["height"].get<double>(), 50) << chart.dump();
@@ -454,10 +552,10 @@ dataset: {"cases": [{"input": "q", "output": "a"}]}
 judges:
   - kind: g_eval
     criterion: correctness
-    sampling: {"max_tokens": 16, "seed": 1}
+    sampling: {"max_tokens": 24, "seed": 1}
   - kind: pointwise
     criterion: correctness
-    sampling: {"max_tokens": 16}
+    sampling: {"max_tokens": 48}
 dataset:
   cases:
     - {"id": "a", "input": "What is 2+2?", "output": "4"}
@@ -467,13 +565,41 @@ dataset:
   std::vector<eval::v1::Job> seen = Watch(*stub_, job->id());
   ASSERT_FALSE(seen.empty());
   const eval::v1::Job& done = seen.back();
-  ASSERT_TRUE(Ended(done.state()));
+  ASSERT_EQ(done.state(), eval::v1::SUCCEEDED) << done.error();
+  EXPECT_EQ(done.cases_failed(), 0);
   // The local generator ran every judge call (steps, then two judges per case) ...
   EXPECT_GT(done.usage().prompt_tokens(), 0);
   EXPECT_GT(done.usage().completion_tokens(), 0);
-  // ... and random weights write no score, which each case says.
-  for (const auto& result : AllResults(*stub_, job->id())) {
-    if (result.judges_size() == 2) continue;  // A lucky random "Score: N" would be valid.
+  // ... and, asked for schema-constrained JSON, even random weights give every
+  // case a score from 1 to 5 from each judge.
+  const std::vector<eval::v1::CaseResult> results = AllResults(*stub_, job->id());
+  ASSERT_EQ(results.size(), 2u);
+  for (const auto& result : results) {
+    EXPECT_TRUE(result.error().empty()) << result.error();
+    ASSERT_EQ(result.judges_size(), 2) << result.case_id();
+    for (const eval::v1::JudgeResult& judged : result.judges()) {
+      EXPECT_GE(judged.score(), 1) << judged.judge();
+      EXPECT_LE(judged.score(), 5) << judged.judge();
+    }
+    const eval::v1::JudgeResult& pointwise = result.judges(1);
+    EXPECT_EQ(pointwise.judge(), "pointwise:correctness");
+    auto reply = ParseJson(pointwise.reasoning());  // {"reason": ..., "score": N}
+    ASSERT_TRUE(reply.ok()) << pointwise.reasoning();
+    EXPECT_EQ((*reply)["score"].get<double>(), pointwise.score());
+  }
+
+  // structured_output: false asks for a plain "Score: N" line, which random
+  // weights do not write: each case says so.
+  auto plain = Create(R"(name: plain-text judge
+judges: [{"kind": "pointwise", "structured_output": false, "sampling": {"max_tokens": 16}}]
+dataset: {"cases": [{"id": "a", "input": "What is 2+2?", "output": "4"}]}
+)");
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  seen = Watch(*stub_, plain->id());
+  ASSERT_FALSE(seen.empty());
+  ASSERT_TRUE(Ended(seen.back().state()));
+  for (const auto& result : AllResults(*stub_, plain->id())) {
+    if (result.judges_size() == 1) continue;  // A lucky random "Score: N" would be valid.
     EXPECT_TRUE(absl::StrContains(result.error(), "no score from 1 to 5")) << result.error();
   }
 }
