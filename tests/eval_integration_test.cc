@@ -462,8 +462,8 @@ judges:
         // The reply is the schema's JSON: {"reason": ..., "score": N}.
         EXPECT_TRUE(absl::StartsWith(judged.reasoning(), "{")) << judged.reasoning();
       } else {
-        // Weighted over the score tokens among the alternatives, or the sampled
-        // score with the reason (random weights rarely list digits in their top 20).
+        // Weighted over the score tokens: under the schema the engine's
+        // alternatives at the score position are the allowed digits.
         weighted += judged.logprob_weighted();
         EXPECT_TRUE(absl::StartsWith(judged.reasoning(), judged.logprob_weighted() ? "probability-weighted"
                                                                                    : "sampled score: "))
@@ -492,6 +492,7 @@ judges:
   EXPECT_TRUE(absl::StrContains(ReadFile(second_log),
                                 absl::StrCat(kSciFactQuestions, " cases, ", second_cases.size(), " to evaluate")))
       << "the resumed job should evaluate only the cases not recorded before the kill";
+  EXPECT_EQ(weighted, kSciFactQuestions);
   std::printf("before the kill %zu cases recorded, after it %zu; G-Eval logprob-weighted in %d of %d cases\n",
               first_cases.size(), second_cases.size(), weighted, kSciFactQuestions);
 

@@ -143,9 +143,10 @@ TEST(EvalOnlineIntegrationTest, RouterTrafficToTwoVariantsIsJudgedPerVariant) {
     EXPECT_EQ(variant.route, "chat");
     int64_t expected = 0;
     for (const auto& [id, served_by] : variant_of) expected += served_by == variant.variant;
-    // Every exchange was judged: scored, or (random weights rarely write
-    // "Score: N") recorded as a judge failure.
+    // Every exchange was judged and scored: the local judge's reply is
+    // schema-constrained JSON, so even random weights give a score.
     EXPECT_EQ(variant.judged + variant.failed, expected) << variant.variant;
+    EXPECT_EQ(variant.failed, 0) << variant.variant;
     EXPECT_EQ(variant.feedback, expected);
     EXPECT_DOUBLE_EQ(variant.feedback_positive_rate, variant.variant == "stable" ? 1.0 : 0.0);
     total += variant.judged + variant.failed;

@@ -1,8 +1,9 @@
 // Online evaluation through the real server binary and its config file: the
 // router's route "chat" splits 50/50 between two local-engine variants and
 // "online_eval" samples every exchange on it. Generate, Ask and AskStream
-// calls naming the route are each judged once (random weights rarely write a
-// score, so most end as judge failures); /metrics on --http_port shows the
+// calls naming the route are each judged once (the local judge answers in
+// schema-constrained JSON, so random weights give scores too, unless the
+// 8-token budget ends the reply first); /metrics on --http_port shows the
 // per-variant counts.
 #include <grpcpp/grpcpp.h>
 
@@ -136,6 +137,7 @@ TEST(OnlineEvalServerTest, RoutedGenerateAndAskTrafficIsJudgedPerVariant) {
         testing::PrometheusValue(metrics, Series("tessera_online_eval_judge_failures_total", variant));
     EXPECT_EQ(sampled, count) << variant;
     EXPECT_EQ(std::max(judged, 0.0) + std::max(failed, 0.0), sampled) << variant;
+    EXPECT_GT(judged, 0) << variant;  // schema-constrained JSON: most replies give a score
     EXPECT_LE(testing::PrometheusValue(metrics, Series("tessera_online_eval_dropped_total", variant)), 0) << variant;
     std::printf("variant %s: %d exchanges sampled %.0f, scored %.0f, without a score %.0f\n", variant.c_str(),
                 count, sampled, judged, failed);

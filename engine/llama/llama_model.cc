@@ -725,6 +725,8 @@ absl::StatusOr<bool> TokenSelector::Next(absl::Span<const float> logits, bool co
     }
     std::fill(work_.begin(), work_.end(), -std::numeric_limits<float>::infinity());
     for (int32_t id : allowed_) work_[id] = logits[id];
+    // Logprobs are over the allowed tokens (Sample rescales work_ in place).
+    if (options_.logprobs) masked_ = work_;
   } else {
     std::copy(logits.begin(), logits.end(), work_.begin());
   }
@@ -732,7 +734,9 @@ absl::StatusOr<bool> TokenSelector::Next(absl::Span<const float> logits, bool co
   event->token = token;
   event->top_logprobs.clear();
   if (options_.logprobs) {
-    event->logprob = sampler_.LogProbs(logits, token, options_.top_logprobs, &event->top_logprobs);
+    const absl::Span<const float> basis =
+        constraint_.has_value() ? absl::MakeConstSpan(masked_) : logits;
+    event->logprob = sampler_.LogProbs(basis, token, options_.top_logprobs, &event->top_logprobs);
     result_.logprobs.push_back(event->logprob);
     result_.top_logprobs.push_back(event->top_logprobs);
   }

@@ -271,6 +271,7 @@ class TokenSelector {
   std::vector<int32_t> history_;
   int prompt_tokens_ = 0;
   std::vector<float> work_;
+  std::vector<float> masked_;  // the constrained logits, for logprobs
   std::vector<int32_t> allowed_;
   std::string text_;
   size_t emitted_ = 0;  // Bytes of text already streamed.

@@ -429,6 +429,61 @@ TEST(LlamaModelTest, JsonSchemaConstraintGivesValidJson) {
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument) << bad.status();
 }
 
+// Under a schema the logprobs describe the choice the generation really had:
+// the alternatives are allowed tokens only and their probabilities sum to one
+// where fewer tokens are allowed than alternatives were asked for (G-Eval's
+// score weighting reads them at the score digit).
+TEST(LlamaModelTest, LogprobsUnderASchemaAreOverTheAllowedTokens) {
+  const Expected expected = LoadExpected();
+  auto model = LlamaModel::Load(WriteFixtureGguf("tiny_json_logprobs.gguf", {}));
+  ASSERT_TRUE(model.ok()) << model.status();
+  SamplingOptions options;
+  options.max_tokens = 40;
+  options.temperature = 0;
+  options.logprobs = true;
+  options.top_logprobs = 20;
+  options.json_schema = R"({"type": "object",
+      "properties": {"score": {"type": "integer", "minimum": 1, "maximum": 5}},
+      "required": ["score"]})";
+  auto result = (*model)->Generate(expected.prompt, options);
+  ASSERT_TRUE(result.ok()) << result.status();
+  nlohmann::json value = nlohmann::json::parse(result->text, nullptr, false);
+  ASSERT_FALSE(value.is_discarded()) << result->text;
+  ASSERT_EQ(result->top_logprobs.size(), result->tokens.size());
+  const tokenizer::Tokenizer* tok = (*model)->tokenizer();
+  ASSERT_NE(tok, nullptr);
+  bool saw_digit_position = false;
+  for (size_t i = 0; i < result->tokens.size(); ++i) {
+    const auto& top = result->top_logprobs[i];
+    ASSERT_FALSE(top.empty());
+    // Greedy: the chosen token is the most likely allowed one.
+    EXPECT_EQ(top[0].token, result->tokens[i]);
+    double mass = 0;
+    for (const TokenLogprob& alternative : top) {
+      EXPECT_TRUE(std::isfinite(alternative.logprob));
+      mass += std::exp(alternative.logprob);
+    }
+    EXPECT_LE(mass, 1.0 + 1e-4);
+    if (top.size() < 20) {
+      EXPECT_NEAR(mass, 1.0, 1e-4) << "token " << i;
+    }
+    // Where the score digit is chosen, every alternative is a digit 1-5.
+    const std::vector<int32_t> chosen = {result->tokens[i]};
+    auto text = tok->Decode(chosen);
+    ASSERT_TRUE(text.ok());
+    if (text->size() == 1 && (*text)[0] >= '1' && (*text)[0] <= '5') {
+      saw_digit_position = true;
+      for (const TokenLogprob& alternative : top) {
+        const std::vector<int32_t> other = {alternative.token};
+        auto alt = tok->Decode(other);
+        ASSERT_TRUE(alt.ok());
+        EXPECT_TRUE(alt->size() == 1 && (*alt)[0] >= '1' && (*alt)[0] <= '5') << *alt;
+      }
+    }
+  }
+  EXPECT_TRUE(saw_digit_position) << result->text;
+}
+
 TEST(LlamaModelTest, EosCancellationAndContextEnd) {
   const Expected expected = LoadExpected();
   // Make the first greedy token not seen before (after the first) the EOS token.

@@ -57,7 +57,11 @@ float Sampler::LogProbs(absl::Span<const float> logits, int32_t token, int top_n
                         [&](int32_t a, int32_t b) {
                           return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
                         });
-      for (int i = 0; i < top_n; ++i) top->push_back({order_[i], logits[order_[i]] - log_z});
+      for (int i = 0; i < top_n; ++i) {
+        // Masked-out tokens (-inf) are no alternatives; they sort last.
+        if (std::isinf(logits[order_[i]])) break;
+        top->push_back({order_[i], logits[order_[i]] - log_z});
+      }
     }
   }
   return logits[token] - log_z;

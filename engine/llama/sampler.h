@@ -37,7 +37,9 @@ struct SamplingOptions {
   bool stop_at_eos = true;
   // Return the log-probability of every generated token and, when > 0, the
   // `top_logprobs` most likely alternatives (log-softmax of the model's logits,
-  // before penalty and temperature).
+  // before penalty and temperature; under a json_schema, of the logits of the
+  // tokens the schema allows, so the alternatives are the choices the
+  // generation really had and their probabilities sum to one).
   bool logprobs = false;
   int top_logprobs = 0;
   // When set, a JSON schema (as JSON text) the output must satisfy: tokens that
