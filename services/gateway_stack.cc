@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "eval/online_quality_signal.h"
+#include "services/routed_chat_model.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "tessera/agents/v1/agents.grpc.pb.h"
@@ -47,6 +48,8 @@ absl::StatusOr<std::unique_ptr<GatewayStack>> GatewayStack::Create(
   auto model_router = gateway::ModelRouter::Create(router, std::move(*backends));
   if (!model_router.ok()) return model_router.status();
   stack->router_ = std::move(*model_router);
+  // Judges and agents may name routes (registered before any reader starts).
+  if (judge_models != nullptr) RegisterRoutes(stack->router_.get(), judge_models.get());
 
   // Services served by other processes, and health checks of every remote
   // backend (model backends and service backends alike).
@@ -171,6 +174,9 @@ absl::StatusOr<std::unique_ptr<GatewayStack>> GatewayStack::Create(
 }
 
 GatewayStack::~GatewayStack() {
+  // Its workers may be judging through the router, which goes before it.
+  if (router_ != nullptr) router_->SetQualitySignal(nullptr);
+  online_eval_.reset();
   if (engine_server_ != nullptr) engine_server_->Shutdown();
 }
 

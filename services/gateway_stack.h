@@ -48,7 +48,8 @@ class GatewayStack {
   // service (local or sharded); both must outlive the stack. `data_version`
   // changes with every write to searchable data (null: searches not cached).
   // `judge_models` resolve the judges of online evaluation (config.online_eval;
-  // may be null when it has no routes). `backend_credentials` secure the
+  // may be null when it has no routes); every router route is registered in
+  // it as a model (RoutedChatModel). `backend_credentials` secure the
   // channels to remote model backends and forwarded services (null = plaintext).
   static absl::StatusOr<std::unique_ptr<GatewayStack>> Create(
       const ServerConfig& config, generation::v1::GenerationService::Service* engine,

@@ -52,7 +52,11 @@ namespace tessera::services {
 // Everything the gRPC services hold, owned by the server and destroyed after it.
 struct TesseraServer::Services {
   ~Services() {
-    eval.reset();  // Its running jobs search through the feed's indexes.
+    // Running eval jobs and agent runs search through the feed's indexes and
+    // may call models through the gateway's router: stop them first.
+    eval.reset();
+    agents.reset();
+    runs.reset();
     if (feed != nullptr) feed->Stop();
   }
   LoadedModels models;
@@ -167,18 +171,6 @@ absl::StatusOr<std::unique_ptr<TesseraServer>> TesseraServer::Start(const Server
   eval_options.dataset_roots = config.eval_dataset_roots;
   // Online evaluation judges with the same models; agent_options is moved below.
   std::shared_ptr<agents::ModelRegistry> judge_models = agent_options.models;
-  auto runs = agents::RunManager::Open(std::move(agent_options));
-  if (!runs.ok()) return runs.status();
-  services.runs = std::move(*runs);
-  auto recovered = services.runs->RecoverRuns();
-  if (!recovered.ok()) return recovered.status();
-  if (!recovered->empty()) spdlog::info("resumed {} agent runs after a restart", recovered->size());
-  services.agents = std::make_unique<agents::AgentServiceImpl>(services.runs.get());
-  // Agent-graph targets of evaluation jobs run on this process's agents.
-  eval_options.graphs = std::make_shared<eval::RunManagerGraphRunner>(services.runs.get());
-  auto eval_service = eval::EvalServiceImpl::Open(eval_options);
-  if (!eval_service.ok()) return eval_service.status();
-  services.eval = std::move(*eval_service);
 
   grpc::Service* ingest_service = services.ingest.get();
   retrieval::v1::RetrievalService::Service* retrieval_service = services.retrieval.get();
@@ -218,6 +210,20 @@ absl::StatusOr<std::unique_ptr<TesseraServer>> TesseraServer::Start(const Server
                                             *backend_credentials);
   if (!gateway_stack.ok()) return gateway_stack.status();
   services.gateway = std::move(*gateway_stack);
+  // Opened after the gateway, which registers its router's routes as models
+  // (see RegisterRoutes), so runs and jobs resumed after a restart find them.
+  auto runs = agents::RunManager::Open(std::move(agent_options));
+  if (!runs.ok()) return runs.status();
+  services.runs = std::move(*runs);
+  auto recovered = services.runs->RecoverRuns();
+  if (!recovered.ok()) return recovered.status();
+  if (!recovered->empty()) spdlog::info("resumed {} agent runs after a restart", recovered->size());
+  services.agents = std::make_unique<agents::AgentServiceImpl>(services.runs.get());
+  // Agent-graph targets of evaluation jobs run on this process's agents.
+  eval_options.graphs = std::make_shared<eval::RunManagerGraphRunner>(services.runs.get());
+  auto eval_service = eval::EvalServiceImpl::Open(eval_options);
+  if (!eval_service.ok()) return eval_service.status();
+  services.eval = std::move(*eval_service);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

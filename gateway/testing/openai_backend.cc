@@ -67,18 +67,21 @@ std::string TestOpenAiBackend::Handle(const RawRequest& request) {
     return RawHttpServer::Response(404, "application/json", R"({"error":{"message":"not found"}})");
   }
   requests_.fetch_add(1);
+  std::string reply;
   {
     absl::MutexLock lock(&mu_);
     last_body_ = request.body;
     auto it = request.headers.find("authorization");
     last_authorization_ = it != request.headers.end() ? it->second : "";
+    reply = reply_;
   }
   if (failing_.load()) {
     return RawHttpServer::Response(500, "application/json",
                                    R"({"error":{"message":"backend is down"}})");
   }
   const std::string model = body.value("model", "");
-  const std::string answer = absl::StrCat(name_, ": ", LastUserMessage(body));
+  const std::string answer =
+      !reply.empty() ? reply : absl::StrCat(name_, ": ", LastUserMessage(body));
   const Json usage = {{"prompt_tokens", 10}, {"completion_tokens", 3}, {"total_tokens", 13}};
   if (!body.value("stream", false)) {
     Json response = {

@@ -26,6 +26,12 @@ class TestOpenAiBackend {
   std::string base_url() const;
   const std::string& name() const { return name_; }
 
+  // Chat completions answer exactly `reply` while it is non-empty (a judge's
+  // "Score: 4"); empty (the default) restores "<name>: <last user message>".
+  void set_reply(std::string reply) {
+    absl::MutexLock lock(&mu_);
+    reply_ = std::move(reply);
+  }
   // Answer HTTP 500 to chat completions while set.
   void set_failing(bool failing) { failing_ = failing; }
   // GET /health answers 200 while set (the default), else 503.
@@ -48,6 +54,7 @@ class TestOpenAiBackend {
   absl::Mutex mu_;
   std::string last_body_ ABSL_GUARDED_BY(mu_);
   std::string last_authorization_ ABSL_GUARDED_BY(mu_);
+  std::string reply_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace tessera::gateway::testing
