@@ -28,12 +28,16 @@ inline extern TesseraFloatDistance L2SqrSIMD16Ext;
 
 // hnswlib's SSE search loops prefetch the id after the last link of a list,
 // reading 4 bytes past its allocation (harmless, but AddressSanitizer stops
-// the test there). Under ASan the library's manual vectorisation (and with it
-// the prefetching) is turned off, so the sanitizer checks our code instead.
-#if defined(__SANITIZE_ADDRESS__) && !defined(NO_MANUAL_VECTORIZER)
-#define NO_MANUAL_VECTORIZER
-#endif
-
+// the test there). 0.6.2 turns its SSE code on whenever __SSE__ is defined, so
+// under ASan the macro is hidden while hnswlib is read: no SSE loops, no
+// prefetching, and the sanitizer checks our code instead.
+#if defined(__SANITIZE_ADDRESS__)
+#pragma push_macro("__SSE__")
+#undef __SSE__
 #include <hnswlib/hnswlib.h>
+#pragma pop_macro("__SSE__")
+#else
+#include <hnswlib/hnswlib.h>
+#endif
 
 #endif  // TESSERA_RETRIEVAL_DENSE_HNSWLIB_INCLUDE_H_
