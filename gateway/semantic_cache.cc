@@ -38,6 +38,14 @@ std::string ScopeOf(absl::string_view tenant, const GenerateRequest& request, bo
   return ResponseCache::MessageKey("semantic", rest, tenant);
 }
 
+// Bypass patterns match case-insensitively; errors are reported, not logged.
+RE2::Options BypassPatternOptions() {
+  RE2::Options options;
+  options.set_case_sensitive(false);
+  options.set_log_errors(false);
+  return options;
+}
+
 }  // namespace
 
 const std::vector<std::string>& DefaultTimeSensitivePatterns() {
@@ -58,10 +66,7 @@ absl::Status ValidateSemanticCacheOptions(const SemanticCacheOptions& options,
   if (options.max_entries < 1) return Error(path + ".max_entries", "must be at least 1");
   if (options.bypass_patterns.has_value()) {
     for (size_t i = 0; i < options.bypass_patterns->size(); ++i) {
-      RE2::Options re2_options;
-      re2_options.set_case_sensitive(false);
-      re2_options.set_log_errors(false);
-      RE2 pattern((*options.bypass_patterns)[i], re2_options);
+      RE2 pattern((*options.bypass_patterns)[i], BypassPatternOptions());
       if (!pattern.ok()) {
         return Error(absl::StrCat(path, ".bypass_patterns[", i, "]"), pattern.error());
       }
@@ -80,11 +85,9 @@ absl::StatusOr<std::unique_ptr<SemanticCache>> SemanticCache::Create(
         ValidateSemanticCacheOptions(options, absl::StrCat("routes[\"", route, "\"].semantic_cache"));
     if (!valid.ok()) return valid;
     auto state = std::make_unique<RouteState>();
-    RE2::Options re2_options;
-    re2_options.set_case_sensitive(false);
     for (const std::string& pattern :
          options.bypass_patterns.value_or(DefaultTimeSensitivePatterns())) {
-      state->bypass.push_back(std::make_unique<RE2>(pattern, re2_options));
+      state->bypass.push_back(std::make_unique<RE2>(pattern, BypassPatternOptions()));
     }
     state->embedder = embedder_for(options.embedding_model);
     if (state->embedder == nullptr) {
