@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/service_catalog.h"
 #include "gateway/routing_policy.h"
 
 namespace tessera::gateway {
@@ -373,10 +374,10 @@ absl::Status ParseServices(const Json& json, const std::string& path,
                            std::map<std::string, std::vector<std::string>>* services) {
   return ForEachKey(json, path, [&](const std::string& key, const Json& value,
                                     const std::string& key_path) {
-    const auto& known = ForwardableServiceNames();
-    if (std::find(known.begin(), known.end(), key) == known.end()) {
+    const ServiceInfo* service = FindService(key);
+    if (service == nullptr || !service->forwardable) {
       return Error(key_path, absl::StrCat("not a service that can be forwarded (want one of ",
-                                          absl::StrJoin(known, ", "), ")"));
+                                          absl::StrJoin(ForwardableServiceNames(), ", "), ")"));
     }
     std::vector<std::string>& addresses = (*services)[key];
     if (value.is_string()) {
@@ -768,12 +769,6 @@ absl::Status ValidateRouterConfig(const RouterConfig& config) {
     if (!valid.ok()) return valid;
   }
   return absl::OkStatus();
-}
-
-const std::vector<std::string>& ForwardableServiceNames() {
-  static const auto* names =
-      new std::vector<std::string>{"ingest", "retrieval", "agents", "eval"};
-  return *names;
 }
 
 const BackendConfig& LocalBackend(const RouterConfig& config) {

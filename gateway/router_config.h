@@ -175,9 +175,6 @@ struct RouterConfig {
   std::map<std::string, SemanticCacheOptions> semantic_caches;
 };
 
-// The short names `services` accepts.
-const std::vector<std::string>& ForwardableServiceNames();
-
 // The configuration used without a "router" section: the local engine only.
 RouterConfig DefaultRouterConfig();
 

@@ -9,9 +9,7 @@
 #include "services/routed_chat_model.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "tessera/agents/v1/agents.grpc.pb.h"
-#include "tessera/eval/v1/eval.grpc.pb.h"
-#include "tessera/ingest/v1/ingest.grpc.pb.h"
+#include "common/service_catalog.h"
 
 namespace tessera::services {
 
@@ -55,15 +53,9 @@ absl::StatusOr<std::unique_ptr<GatewayStack>> GatewayStack::Create(
   // backend (model backends and service backends alike).
   stack->health_ = std::make_unique<gateway::HealthChecker>(router.health_check);
   gateway::ModelRouter::AddHealthTargets(router, stack->health_.get(), backend_credentials);
-  static const std::map<std::string, std::string> kFullNames = {
-      {"ingest", ingest::v1::IngestService::service_full_name()},
-      {"retrieval", retrieval::v1::RetrievalService::service_full_name()},
-      {"agents", agents::v1::AgentService::service_full_name()},
-      {"eval", eval::v1::EvalService::service_full_name()},
-  };
   for (const auto& [short_name, addresses] : router.services) {
-    auto full_name = kFullNames.find(short_name);
-    if (full_name == kFullNames.end()) {
+    const ServiceInfo* service = FindService(short_name);
+    if (service == nullptr || !service->forwardable) {
       return absl::InvalidArgumentError(
           absl::StrCat("router.services: \"", short_name, "\" cannot be forwarded"));
     }
@@ -74,15 +66,15 @@ absl::StatusOr<std::unique_ptr<GatewayStack>> GatewayStack::Create(
       backend.channel = grpc::CreateCustomChannel(address, backend_credentials, channel_arguments);
       // Asks for the service itself, so a process serving other services only
       // (or draining) does not pass.
-      stack->health_->AddGrpc(backend.name, backend.channel, full_name->second);
+      stack->health_->AddGrpc(backend.name, backend.channel, service->full_name);
       service_backends.push_back(std::move(backend));
     }
     auto forwarder = gateway::ForwardingService::Create(
-        full_name->second, std::move(service_backends),
+        service->full_name, std::move(service_backends),
         router.health_check.enabled ? stack->health_.get() : nullptr);
     if (!forwarder.ok()) return forwarder.status();
     stack->remote_[short_name] = std::move(*forwarder);
-    spdlog::info("router: {} forwarded to {}", full_name->second, absl::StrJoin(addresses, ", "));
+    spdlog::info("router: {} forwarded to {}", service->full_name, absl::StrJoin(addresses, ", "));
   }
   if (router.health_check.enabled) {
     stack->router_->SetHealthChecker(stack->health_.get());

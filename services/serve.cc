@@ -10,7 +10,9 @@
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/logging.h"
+#include "common/service_catalog.h"
 #include "retrieval/sharding/shard_set.h"
 #include "services/tessera_server.h"
 
@@ -58,11 +60,11 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags(
   if (config.services.empty()) config.services = default_services;
   if (!absl::GetFlag(FLAGS_services).empty()) {
     config.services = absl::GetFlag(FLAGS_services);
-    const auto& known = KnownServiceNames();
     for (const std::string& name : config.services) {
-      if (std::find(known.begin(), known.end(), name) == known.end()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("--services: unknown service \"", name, "\""));
+      if (FindService(name) == nullptr) {
+        return absl::InvalidArgumentError(absl::StrCat("--services: unknown service \"", name,
+                                                       "\" (want one of ",
+                                                       absl::StrJoin(ServiceNames(), ", "), ")"));
       }
     }
   }

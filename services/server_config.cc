@@ -6,6 +6,8 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/service_catalog.h"
 
 namespace tessera::services {
 namespace {
@@ -23,12 +25,6 @@ absl::Status Read(const Json& json, const std::string& key, T* out) {
 }
 
 }  // namespace
-
-const std::vector<std::string>& KnownServiceNames() {
-  static const auto* names = new std::vector<std::string>{"ingest", "retrieval", "generation",
-                                                           "agents", "eval",   "gateway"};
-  return *names;
-}
 
 absl::StatusOr<ServerConfig> ParseServerConfig(const std::string& json_text,
                                                const ServerConfig& base) {
@@ -84,10 +80,10 @@ absl::StatusOr<ServerConfig> ParseServerConfig(const std::string& json_text,
     if (!status.ok()) return status;
   }
   for (const std::string& name : config.services) {
-    const auto& known = KnownServiceNames();
-    if (std::find(known.begin(), known.end(), name) == known.end()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("unknown service \"", name, "\" in services"));
+    if (FindService(name) == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat("unknown service \"", name,
+                                                     "\" in services (want one of ",
+                                                     absl::StrJoin(ServiceNames(), ", "), ")"));
     }
   }
   if (config.max_inflight_requests < 0) {

@@ -88,9 +88,6 @@ struct ServerConfig {
   eval::OnlineEvalConfig online_eval;
 };
 
-// The short service names `services` accepts, in serving order.
-const std::vector<std::string>& KnownServiceNames();
-
 // Reads a JSON config file; keys are the field names above. Unknown keys are an
 // error (a typo should not silently fall back to a default).
 absl::StatusOr<ServerConfig> LoadServerConfig(const std::string& path);

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <map>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -29,6 +30,7 @@
 #include "retrieval/sharding/sharded_ingest_service.h"
 #include "retrieval/sharding/sharded_retrieval_service.h"
 #include "common/metrics.h"
+#include "common/service_catalog.h"
 #include "eval/eval_service.h"
 #include "eval/graph_target.h"
 #include "services/gateway_stack.h"
@@ -78,17 +80,6 @@ struct TesseraServer::Services {
   // in-process engine server and shadow workers use the services above).
   std::unique_ptr<GatewayStack> gateway;
 };
-
-std::vector<std::string> TesseraServer::ServiceNames() {
-  return {
-      ingest::v1::IngestService::service_full_name(),
-      retrieval::v1::RetrievalService::service_full_name(),
-      generation::v1::GenerationService::service_full_name(),
-      agents::v1::AgentService::service_full_name(),
-      eval::v1::EvalService::service_full_name(),
-      gateway::v1::GatewayService::service_full_name(),
-  };
-}
 
 absl::StatusOr<std::unique_ptr<TesseraServer>> TesseraServer::Start(const ServerConfig& config) {
   std::error_code error;
@@ -238,12 +229,16 @@ absl::StatusOr<std::unique_ptr<TesseraServer>> TesseraServer::Start(const Server
   builder.SetMaxReceiveMessageSize(static_cast<int>(config.max_message_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(config.max_message_bytes));
   LimitInflightRequests(config.max_inflight_requests, &builder);
-  // The configured services only (all by default), in ServiceNames() order.
-  const std::vector<grpc::Service*> by_name = {
-      ingest_service,        services.gateway->retrieval(), services.gateway->generation(),
-      services.agents.get(), services.eval.get(),         services.gateway->gateway()};
-  for (size_t i = 0; i < by_name.size(); ++i) {
-    const std::string& name = KnownServiceNames()[i];
+  // The configured services only (all by default), in catalog order.
+  const std::map<std::string, grpc::Service*> local_services = {
+      {"ingest", ingest_service},
+      {"retrieval", services.gateway->retrieval()},
+      {"generation", services.gateway->generation()},
+      {"agents", services.agents.get()},
+      {"eval", services.eval.get()},
+      {"gateway", services.gateway->gateway()}};
+  for (const ServiceInfo& service : TesseraServices()) {
+    const std::string& name = service.name;
     // A service the router config sends to other processes is forwarded there
     // (and served here even when `services` does not list it).
     grpc::Service* remote = services.gateway->Remote(name);
@@ -251,11 +246,16 @@ absl::StatusOr<std::unique_ptr<TesseraServer>> TesseraServer::Start(const Server
         std::find(config.services.begin(), config.services.end(), name) == config.services.end()) {
       continue;
     }
+    auto local = local_services.find(name);
+    if (remote == nullptr && local == local_services.end()) {
+      return absl::InternalError(absl::StrCat("no implementation of service \"", name, "\""));
+    }
     // Behind the router's gate (authentication, limits, usage) when it is on.
-    auto front = services.gateway->Public(remote != nullptr ? remote : by_name[i], ServiceNames()[i]);
+    auto front =
+        services.gateway->Public(remote != nullptr ? remote : local->second, service.full_name);
     if (!front.ok()) return front.status();
     builder.RegisterService(*front);
-    server->served_.push_back(ServiceNames()[i]);
+    server->served_.push_back(service.full_name);
   }
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   // First, so an oversize request reaches no handler (and no other interceptor).
@@ -263,9 +263,9 @@ absl::StatusOr<std::unique_ptr<TesseraServer>> TesseraServer::Start(const Server
   limits_per_field.max_field_bytes = config.max_field_bytes;
   limits_per_field.max_document_bytes = config.max_document_bytes;
   limits_per_field.max_repeated_entries = config.max_repeated_entries;
-  for (size_t i = 0; i < by_name.size(); ++i) {
-    if (services.gateway->Remote(KnownServiceNames()[i]) != nullptr) {
-      limits_per_field.unchecked_services.push_back(ServiceNames()[i]);
+  for (const ServiceInfo& service : TesseraServices()) {
+    if (services.gateway->Remote(service.name) != nullptr) {
+      limits_per_field.unchecked_services.push_back(service.full_name);
     }
   }
   interceptors.push_back(std::make_unique<RequestLimitsInterceptorFactory>(limits_per_field));

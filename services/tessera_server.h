@@ -35,9 +35,8 @@ class TesseraServer {
   // Blocks until Shutdown() has completed.
   void Wait();
 
-  // The full names of every Tessera gRPC service, in KnownServiceNames() order.
-  static std::vector<std::string> ServiceNames();
-  // Those this server serves (ServerConfig::services).
+  // The full names of the services this server serves (ServerConfig::services),
+  // in catalog order (common/service_catalog.h).
   const std::vector<std::string>& served_services() const { return served_; }
 
  private:
