@@ -149,6 +149,37 @@ void FusedMatVec(ThreadPool* pool, std::initializer_list<MatVecJob> jobs, const 
 
 }  // namespace
 
+// Where a checkpoint format keeps each weight: llama.cpp's names (GGUF and
+// llama2.c files) or Hugging Face's (safetensors directories).
+struct LlamaTensorNames {
+  const char* embedding;
+  const char* output;
+  const char* output_norm;
+  const char* layer_prefix;  // followed by the layer number and "."
+  const char* q;
+  const char* k;
+  const char* v;
+  const char* o;
+  const char* gate;
+  const char* up;
+  const char* down;
+  const char* attn_norm;
+  const char* ffn_norm;
+};
+
+constexpr LlamaTensorNames kLlamaCppNames = {
+    "token_embd.weight", "output.weight",      "output_norm.weight", "blk.",
+    "attn_q.weight",     "attn_k.weight",      "attn_v.weight",      "attn_output.weight",
+    "ffn_gate.weight",   "ffn_up.weight",      "ffn_down.weight",    "attn_norm.weight",
+    "ffn_norm.weight"};
+
+constexpr LlamaTensorNames kHuggingFaceNames = {
+    "model.embed_tokens.weight", "lm_head.weight",           "model.norm.weight",
+    "model.layers.",             "self_attn.q_proj.weight",  "self_attn.k_proj.weight",
+    "self_attn.v_proj.weight",   "self_attn.o_proj.weight",  "mlp.gate_proj.weight",
+    "mlp.up_proj.weight",        "mlp.down_proj.weight",     "input_layernorm.weight",
+    "post_attention_layernorm.weight"};
+
 absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const std::string& path,
                                                              LlamaLoadOptions options) {
   if (options.num_threads < 1 || options.num_threads > 256) {
@@ -231,7 +262,8 @@ absl::Status LlamaModel::LoadGguf(const std::string& path) {
   }
 
   const model::GgufFile* gguf = gguf_.get();
-  return BindLlamaCppTensors([gguf](absl::string_view name) { return gguf->Find(name); });
+  return BindTensors([gguf](absl::string_view name) { return gguf->Find(name); }, kLlamaCppNames,
+                     /*tied_embeddings=*/true);
 }
 
 // llama2.c's run.c fixes what the file does not store: theta 10000, eps 1e-5
@@ -262,28 +294,33 @@ absl::Status LlamaModel::LoadLlama2c(const std::string& path) {
     tokenizer_ = std::move(*loaded);
   }
   const Llama2cCheckpoint* ckpt = llama2c_.get();
-  return BindLlamaCppTensors([ckpt](absl::string_view name) { return ckpt->Find(name); });
+  return BindTensors([ckpt](absl::string_view name) { return ckpt->Find(name); }, kLlamaCppNames,
+                     /*tied_embeddings=*/true);
 }
 
-absl::Status LlamaModel::BindLlamaCppTensors(const TensorFinder& find) {
+absl::Status LlamaModel::BindTensors(const TensorFinder& find, const LlamaTensorNames& names,
+                                     bool tied_embeddings) {
   const LlamaHParams& h = hparams_;
   const int kv_dim = h.num_kv_heads * h.head_dim;
-  absl::StatusOr<WeightMatrix> matrix = GetMatrix(find, "token_embd.weight", h.vocab_size, h.dim);
+  absl::StatusOr<WeightMatrix> matrix = GetMatrix(find, names.embedding, h.vocab_size, h.dim);
   if (!matrix.ok()) return matrix.status();
   embedding_ = *matrix;
-  if (find("output.weight") != nullptr) {
-    matrix = GetMatrix(find, "output.weight", h.vocab_size, h.dim);
+  if (find(names.output) != nullptr) {
+    matrix = GetMatrix(find, names.output, h.vocab_size, h.dim);
     if (!matrix.ok()) return matrix.status();
     output_ = *matrix;
+  } else if (tied_embeddings) {
+    output_ = embedding_;
   } else {
-    output_ = embedding_;  // Tied embeddings.
+    return absl::InvalidArgumentError(absl::StrCat("missing tensor ", names.output,
+                                                   " (and tie_word_embeddings is false)"));
   }
-  absl::StatusOr<std::vector<float>> norm = GetVector(find, "output_norm.weight", h.dim);
+  absl::StatusOr<std::vector<float>> norm = GetVector(find, names.output_norm, h.dim);
   if (!norm.ok()) return norm.status();
   output_norm_ = std::move(*norm);
   layers_.resize(h.num_layers);
   for (int i = 0; i < h.num_layers; ++i) {
-    const std::string p = absl::StrCat("blk.", i, ".");
+    const std::string p = absl::StrCat(names.layer_prefix, i, ".");
     Layer& layer = layers_[i];
     struct Spec {
       WeightMatrix* out;
@@ -291,23 +328,23 @@ absl::Status LlamaModel::BindLlamaCppTensors(const TensorFinder& find) {
       int rows, cols;
     };
     const Spec specs[] = {
-        {&layer.q, "attn_q.weight", h.dim, h.dim},
-        {&layer.k, "attn_k.weight", kv_dim, h.dim},
-        {&layer.v, "attn_v.weight", kv_dim, h.dim},
-        {&layer.o, "attn_output.weight", h.dim, h.dim},
-        {&layer.gate, "ffn_gate.weight", h.ffn_dim, h.dim},
-        {&layer.up, "ffn_up.weight", h.ffn_dim, h.dim},
-        {&layer.down, "ffn_down.weight", h.dim, h.ffn_dim},
+        {&layer.q, names.q, h.dim, h.dim},
+        {&layer.k, names.k, kv_dim, h.dim},
+        {&layer.v, names.v, kv_dim, h.dim},
+        {&layer.o, names.o, h.dim, h.dim},
+        {&layer.gate, names.gate, h.ffn_dim, h.dim},
+        {&layer.up, names.up, h.ffn_dim, h.dim},
+        {&layer.down, names.down, h.dim, h.ffn_dim},
     };
     for (const Spec& spec : specs) {
       matrix = GetMatrix(find, p + spec.name, spec.rows, spec.cols);
       if (!matrix.ok()) return matrix.status();
       *spec.out = *matrix;
     }
-    norm = GetVector(find, p + "attn_norm.weight", h.dim);
+    norm = GetVector(find, p + names.attn_norm, h.dim);
     if (!norm.ok()) return norm.status();
     layer.attn_norm = std::move(*norm);
-    norm = GetVector(find, p + "ffn_norm.weight", h.dim);
+    norm = GetVector(find, p + names.ffn_norm, h.dim);
     if (!norm.ok()) return norm.status();
     layer.ffn_norm = std::move(*norm);
   }
@@ -346,57 +383,8 @@ absl::Status LlamaModel::LoadHf(const std::string& path) {
   }
 
   const model::SafetensorsCheckpoint* ckpt = safetensors_.get();
-  TensorFinder find = [ckpt](absl::string_view name) { return ckpt->Find(name); };
-  const LlamaHParams& h = hparams_;
-  const int kv_dim = h.num_kv_heads * h.head_dim;
-  absl::StatusOr<WeightMatrix> matrix =
-      GetMatrix(find, "model.embed_tokens.weight", h.vocab_size, h.dim);
-  if (!matrix.ok()) return matrix.status();
-  embedding_ = *matrix;
-  if (ckpt->Find("lm_head.weight") != nullptr) {
-    matrix = GetMatrix(find, "lm_head.weight", h.vocab_size, h.dim);
-    if (!matrix.ok()) return matrix.status();
-    output_ = *matrix;
-  } else if (config->tie_word_embeddings) {
-    output_ = embedding_;
-  } else {
-    return absl::InvalidArgumentError(
-        "missing tensor lm_head.weight (and tie_word_embeddings is false)");
-  }
-  absl::StatusOr<std::vector<float>> norm = GetVector(find, "model.norm.weight", h.dim);
-  if (!norm.ok()) return norm.status();
-  output_norm_ = std::move(*norm);
-  layers_.resize(h.num_layers);
-  for (int i = 0; i < h.num_layers; ++i) {
-    const std::string p = absl::StrCat("model.layers.", i, ".");
-    Layer& layer = layers_[i];
-    struct Spec {
-      WeightMatrix* out;
-      const char* name;
-      int rows, cols;
-    };
-    const Spec specs[] = {
-        {&layer.q, "self_attn.q_proj.weight", h.dim, h.dim},
-        {&layer.k, "self_attn.k_proj.weight", kv_dim, h.dim},
-        {&layer.v, "self_attn.v_proj.weight", kv_dim, h.dim},
-        {&layer.o, "self_attn.o_proj.weight", h.dim, h.dim},
-        {&layer.gate, "mlp.gate_proj.weight", h.ffn_dim, h.dim},
-        {&layer.up, "mlp.up_proj.weight", h.ffn_dim, h.dim},
-        {&layer.down, "mlp.down_proj.weight", h.dim, h.ffn_dim},
-    };
-    for (const Spec& spec : specs) {
-      matrix = GetMatrix(find, p + spec.name, spec.rows, spec.cols);
-      if (!matrix.ok()) return matrix.status();
-      *spec.out = *matrix;
-    }
-    norm = GetVector(find, p + "input_layernorm.weight", h.dim);
-    if (!norm.ok()) return norm.status();
-    layer.attn_norm = std::move(*norm);
-    norm = GetVector(find, p + "post_attention_layernorm.weight", h.dim);
-    if (!norm.ok()) return norm.status();
-    layer.ffn_norm = std::move(*norm);
-  }
-  return absl::OkStatus();
+  return BindTensors([ckpt](absl::string_view name) { return ckpt->Find(name); },
+                     kHuggingFaceNames, config->tie_word_embeddings);
 }
 
 absl::Status LlamaModel::Finish(LlamaLoadOptions options) {

@@ -111,6 +111,9 @@ struct GenerationResult {
 // Called once per generated token; returning false stops generation.
 using TokenCallback = std::function<bool(const GeneratedToken&)>;
 
+// Tensor names of one checkpoint format (llama_model.cc).
+struct LlamaTensorNames;
+
 class LlamaModel;
 
 // One sequence's state: the KV cache and scratch buffers, allocated once by
@@ -208,9 +211,10 @@ class LlamaModel {
   absl::Status LoadGguf(const std::string& path);
   absl::Status LoadHf(const std::string& path);
   absl::Status LoadLlama2c(const std::string& path);
-  // Binds the weights under llama.cpp's tensor names (GGUF and llama2.c files).
-  absl::Status BindLlamaCppTensors(
-      const std::function<const model::TensorView*(absl::string_view)>& find);
+  // Binds the weights under a format's tensor names; without an output matrix
+  // the embedding is used when `tied_embeddings`, else it is an error.
+  absl::Status BindTensors(const std::function<const model::TensorView*(absl::string_view)>& find,
+                           const LlamaTensorNames& names, bool tied_embeddings);
   absl::Status Finish(LlamaLoadOptions options);
 
   LlamaHParams hparams_;
