@@ -43,6 +43,8 @@ absl::StatusOr<ServerConfig> ParseServerConfig(const std::string& json_text,
     else if (key == "max_message_bytes") status = Read(value, key, &config.max_message_bytes);
     else if (key == "max_field_bytes") status = Read(value, key, &config.max_field_bytes);
     else if (key == "max_repeated_entries") status = Read(value, key, &config.max_repeated_entries);
+    else if (key == "bm25_max_buffered_docs") status = Read(value, key, &config.bm25_max_buffered_docs);
+    else if (key == "bm25_max_segments") status = Read(value, key, &config.bm25_max_segments);
     else if (key == "tls_cert_file") status = Read(value, key, &config.tls_cert_file);
     else if (key == "tls_key_file") status = Read(value, key, &config.tls_key_file);
     else if (key == "tls_client_ca_file") status = Read(value, key, &config.tls_client_ca_file);
@@ -85,6 +87,11 @@ absl::StatusOr<ServerConfig> ParseServerConfig(const std::string& json_text,
                                                      "\" in services (want one of ",
                                                      absl::StrJoin(ServiceNames(), ", "), ")"));
     }
+  }
+  if (config.bm25_max_buffered_docs < 1 || config.bm25_max_segments < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "bm25_max_buffered_docs (", config.bm25_max_buffered_docs, ") and bm25_max_segments (",
+        config.bm25_max_segments, ") must be positive"));
   }
   if (config.max_inflight_requests < 0) {
     return absl::InvalidArgumentError(absl::StrCat("max_inflight_requests ", config.max_inflight_requests,

@@ -31,6 +31,11 @@ struct ServerConfig {
   // have max_document_bytes), and most entries of any repeated field or map.
   int64_t max_field_bytes = 1ll << 20;
   int64_t max_repeated_entries = 100000;
+  // BM25 segments of every collection: the in-memory buffer is frozen into an
+  // immutable segment at this many documents, and more segments than
+  // bm25_max_segments are merged into one (retrieval/bm25_index.h).
+  int bm25_max_buffered_docs = 100000;
+  int bm25_max_segments = 16;
   // TLS on the gRPC port (PEM files): a certificate chain and its key; with a
   // client CA too, every client must present a certificate it signed (mutual TLS).
   std::string tls_cert_file;

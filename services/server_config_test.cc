@@ -40,6 +40,22 @@ TEST(ServerConfigTest, ServicesAndShards) {
   auto bad = ParseServerConfig(R"({"services": ["retreival"]})", ServerConfig());
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("retreival"), std::string::npos);
+  // The message lists what is accepted.
+  EXPECT_NE(bad.status().message().find("ingest, retrieval, generation, agents, eval, gateway"),
+            std::string::npos)
+      << bad.status();
+}
+
+TEST(ServerConfigTest, Bm25Segments) {
+  auto config =
+      ParseServerConfig(R"({"bm25_max_buffered_docs": 64, "bm25_max_segments": 4})", ServerConfig());
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->bm25_max_buffered_docs, 64);
+  EXPECT_EQ(config->bm25_max_segments, 4);
+  EXPECT_EQ(ServerConfig().bm25_max_buffered_docs, 100000);
+  auto bad = ParseServerConfig(R"({"bm25_max_segments": 0})", ServerConfig());
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("bm25_max_segments (0)"), std::string::npos) << bad.status();
 }
 
 TEST(ServerConfigTest, RouterSection) {

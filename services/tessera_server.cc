@@ -118,9 +118,11 @@ absl::StatusOr<std::unique_ptr<TesseraServer>> TesseraServer::Start(const Server
   }
   services.generation =
       std::make_unique<engine::GenerationServiceImpl>(services.models.served);
+  retrieval::CollectionIndexOptions index_options;
+  index_options.bm25.max_buffered_docs = static_cast<uint32_t>(config.bm25_max_buffered_docs);
+  index_options.bm25.max_segments = static_cast<uint32_t>(config.bm25_max_segments);
   services.indexes = std::make_unique<retrieval::IndexRegistry>(
-      retrieval::CollectionIndexOptions(), services.models.embedder.get(),
-      services.models.reranker.get());
+      index_options, services.models.embedder.get(), services.models.reranker.get());
   services.feed->Register(services.indexes.get());
   const auto rebuild_start = absl::Now();
   absl::Status rebuilt = services.feed->Rebuild([&] { services.indexes->Reset(); });

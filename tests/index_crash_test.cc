@@ -1,12 +1,16 @@
 // Kill -9 while documents are written, replaced and deleted and the BM25 index
 // is rebuilt (RebuildIndex drops the collection's index and replays the ingest
-// log; segments are frozen and merged as it grows), restart, repeat. After each
-// restart the index agrees with SQLite: every live document is found by its
-// own unique term, no tombstoned document is, and the index counts exactly the
-// stored documents.
+// log), restart, repeat. The server freezes a BM25 segment every 16 documents
+// and merges past 3 segments, so kills land in freezes and merges, and every
+// restart replays the log through many merges. After each restart the index
+// agrees with SQLite: every live document is found by its own unique term, no
+// tombstoned document is, the index counts exactly the stored documents, and
+// its segments stay within the merge bound.
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 
+#include <algorithm>
+#include <fstream>
 #include <mutex>
 #include <set>
 #include <string>
@@ -27,6 +31,8 @@ using ingest::v1::IngestService;
 using retrieval::v1::RetrievalService;
 
 constexpr char kCollection[] = "merge";
+constexpr int kMaxBufferedDocs = 16;
+constexpr int kMaxSegments = 3;
 
 // Every document carries its id as a term no other document has.
 std::string TextFor(const std::string& id, int version) {
@@ -70,7 +76,11 @@ std::set<std::string> Found(RetrievalService::Stub& stub, const std::string& id)
 }
 
 TEST(IndexCrashTest, IndexesAgreeWithSqliteAfterKillsDuringWritesDeletesAndRebuilds) {
-  testing::ServerProcess server(testing::MakeTempDir("index_crash"));
+  const std::string data_dir = testing::MakeTempDir("index_crash");
+  const std::string config_path = data_dir + ".json";
+  std::ofstream(config_path) << absl::StrCat("{\"bm25_max_buffered_docs\": ", kMaxBufferedDocs,
+                                             ", \"bm25_max_segments\": ", kMaxSegments, "}");
+  testing::ServerProcess server(data_dir, {"--config=" + config_path});
   ASSERT_TRUE(server.Start().ok());
   std::mutex mu;
   std::vector<std::string> acknowledged_puts;     // In acknowledgement order.
@@ -81,6 +91,8 @@ TEST(IndexCrashTest, IndexesAgreeWithSqliteAfterKillsDuringWritesDeletesAndRebui
   int rebuilds = 0;
   std::string rebuild_error;  // The first, for the log.
   int64_t checked = 0;
+  int64_t most_segments = 0;
+  int64_t most_documents = 0;
 
   auto check_agreement = [&](int round, const std::string& target) {
     auto ingest = IngestService::NewStub(grpc::CreateChannel(target, grpc::InsecureChannelCredentials()));
@@ -110,6 +122,10 @@ TEST(IndexCrashTest, IndexesAgreeWithSqliteAfterKillsDuringWritesDeletesAndRebui
     ASSERT_TRUE(status.ok()) << status.error_message();
     EXPECT_EQ(stats.documents(), static_cast<int64_t>(stored.size())) << "round " << round;
     EXPECT_EQ(stats.applied_log_position(), stats.log_head_position()) << "round " << round;
+    // Frozen segments are merged past kMaxSegments; the buffer may hold one more.
+    EXPECT_LE(stats.bm25_segments(), kMaxSegments + 1) << "round " << round;
+    most_segments = std::max<int64_t>(most_segments, stats.bm25_segments());
+    most_documents = std::max<int64_t>(most_documents, stats.documents());
   };
 
   testing::CrashLoopOptions options;
@@ -207,6 +223,11 @@ TEST(IndexCrashTest, IndexesAgreeWithSqliteAfterKillsDuringWritesDeletesAndRebui
   ASSERT_TRUE(looped.ok()) << looped;
   EXPECT_GT(acknowledged_puts.size(), 100u);
   EXPECT_GT(acknowledged_deletes.size(), 5u);
+  // More documents than the segments could hold unmerged: replays merged.
+  EXPECT_GT(most_documents, int64_t{kMaxBufferedDocs} * (kMaxSegments + 1));
+  std::printf("most documents after a restart %lld, most BM25 segments %lld (merge bound %d)\n",
+              static_cast<long long>(most_documents), static_cast<long long>(most_segments),
+              kMaxSegments + 1);
   std::printf("%zu acknowledged puts, %zu acknowledged deletes, %d rebuilds (first refusal: %s); "
               "%lld index/SQLite checks\n",
               acknowledged_puts.size(), acknowledged_deletes.size(), rebuilds,
