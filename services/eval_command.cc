@@ -14,6 +14,8 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "common/grpc_status.h"
 #include "eval/job_spec.h"
 #include "eval/report.h"
@@ -51,6 +53,30 @@ struct TempDir {
     if (!path.empty()) std::filesystem::remove_all(path);
   }
 };
+
+// Polls the collection's index statistics until its indexes have applied the
+// whole ingest log, or `timeout` passes.
+absl::Status WaitForIndexes(retrieval::v1::RetrievalService::Stub& stub,
+                            const std::string& collection, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+    retrieval::v1::IndexStatsRequest request;
+    request.set_collection(collection);
+    retrieval::v1::IndexStats stats;
+    grpc::Status status = stub.GetIndexStats(&context, request, &stats);
+    if (!status.ok()) return FromGrpcStatus(status);
+    if (stats.applied_log_position() >= stats.log_head_position()) return absl::OkStatus();
+    if (absl::Now() >= deadline) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "the indexes of collection ", collection, " are still at log position ",
+          stats.applied_log_position(), " of ", stats.log_head_position(), " after ",
+          absl::FormatDuration(timeout)));
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+}
 
 }  // namespace
 
@@ -119,6 +145,10 @@ absl::StatusOr<std::vector<std::string>> RunRetrievalEval(const RetrievalEvalOpt
 
   auto stub = retrieval::v1::RetrievalService::NewStub(
       grpc::CreateChannel(target, ClientChannelCredentials()));
+  // Searches answer UNAVAILABLE while the indexes replay the ingest log, and
+  // the timed queries should not include that replay: wait for it first.
+  absl::Status caught_up = WaitForIndexes(*stub, collection, absl::Minutes(30));
+  if (!caught_up.ok()) return caught_up;
   std::vector<std::string> lines;
   for (size_t m = 0; m < modes.size(); ++m) {
     const std::string& name = options.modes[m];
