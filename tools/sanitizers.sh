@@ -74,10 +74,11 @@ if [[ -f engine/serving/BUILD || -f engine/serving/BUILD.bazel ]]; then
 fi
 
 failed=0
-# sanitizer_flags CONFIG: the --test_env flags of CONFIG (options and suppressions),
-# one per line. Suppression files are optional: tools/sanitizers/{lsan,ubsan,tsan}.supp.
+# sanitizer_flags CONFIG: the flags of CONFIG's tests (sanitizer options and
+# suppressions, the shared data directory), one per line. Suppression files are optional: tools/sanitizers/{lsan,ubsan,tsan}.supp.
 sanitizer_flags() {
   local config="$1"
+  echo "--test_env=TESSERA_SHARED_DIR"
   case "${config}" in
     asan)
       echo "--test_env=ASAN_OPTIONS=detect_leaks=1"
@@ -133,10 +134,10 @@ run_ci() {
     --test_tag_filters=-no_asan --build_tests_only)
   local left=$(( deadline - $(date +%s) ))
   echo "sanitizers: ASan+UBSan unit tests, building within ${left} s"
-  timeout -s INT "${left}" nice -n "${nice_level}" \
+  timeout -s INT -k 120 "${left}" nice -n "${nice_level}" \
     bazel --output_base="${output_root}/bazel_asan_ci" build "${common[@]}" "${unit_tests[@]}"
   local build_rc=$?
-  if [[ ${build_rc} -eq 124 ]]; then
+  if [[ ${build_rc} -eq 124 || ${build_rc} -eq 137 ]]; then
     echo "sanitizers: the ASan build did not finish within the CI budget; what it built is" \
       "cached in ${disk_cache} and the next run continues from there"
     bazel_in asan_ci shutdown >/dev/null 2>&1
@@ -150,14 +151,14 @@ run_ci() {
   left=$(( deadline - $(date +%s) ))
   (( left < 60 )) && left=60
   echo "sanitizers: running the tests (${left} s left)"
-  timeout -s INT "${left}" nice -n "${nice_level}" \
+  timeout -s INT -k 120 "${left}" nice -n "${nice_level}" \
     bazel --output_base="${output_root}/bazel_asan_ci" test "${common[@]}" --test_summary=short \
     --test_timeout=300,900,1800,3600 --flaky_test_attempts=2 \
     "${sanitizer_env[@]}" "${bazel_args[@]}" "${unit_tests[@]}" 2>&1 | tee "${log}"
   local test_rc=${PIPESTATUS[0]}
   local testlogs
   testlogs="$(bazel_in asan_ci info --config=asan bazel-testlogs 2>/dev/null)"
-  if [[ ${test_rc} -eq 124 ]]; then
+  if [[ ${test_rc} -eq 124 || ${test_rc} -eq 137 ]]; then
     # Cut short by the budget: the finished tests count, the rest run next time.
     echo "sanitizers: the ASan tests did not all finish within the CI budget"
     if grep -qE '^//\S+ .*(PASSED|FAILED|TIMEOUT)' "${log}"; then
