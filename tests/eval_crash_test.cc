@@ -170,9 +170,12 @@ TEST_F(EvalCrashTest, JobsKilledMidwayResumeAndEqualAnUninterruptedRun) {
       jobs.push_back(CreateJob(target, absl::StrCat("crash ", round)));
     }
   };
+  int killed_after_a_checkpoint = 0;
   options.after_restart = [&](int, const std::string& target) {
     const eval::v1::Job job = GetJob(target, jobs.back());
-    if (!Ended(job) && job.cases_done() > 0) ++killed_mid_job;
+    if (Ended(job)) return;
+    ++killed_mid_job;
+    if (job.cases_done() > 0) ++killed_after_a_checkpoint;
   };
   absl::Status looped = testing::RunCrashLoop(*server, options, [](const testing::CrashRound&) {});
   ASSERT_TRUE(looped.ok()) << looped;
@@ -200,7 +203,9 @@ TEST_F(EvalCrashTest, JobsKilledMidwayResumeAndEqualAnUninterruptedRun) {
     // A case done twice would have added its usage twice.
     EXPECT_EQ(outcome.job.usage().total_tokens(), reference.job.usage().total_tokens()) << id;
   }
-  std::printf("%zu jobs, %d kills mid-job, %lld case results compared\n", jobs.size(), killed_mid_job,
+  std::printf("%zu jobs, %d kills mid-job (%d after a case was recorded), %lld case results "
+              "compared\n",
+              jobs.size(), killed_mid_job, killed_after_a_checkpoint,
               static_cast<long long>(cases_checked));
   EXPECT_GT(killed_mid_job, 0) << "no kill landed while a job was running";
   std::printf("CRASH_SUMMARY test=eval repetitions=%d acknowledged_checked=%lld failures=%d\n",
