@@ -55,7 +55,9 @@ done
 # Its own Bazel server, which exits after 10 idle minutes instead of holding memory.
 bazel="bazel --output_base=${output_base} --max_idle_secs=600"
 if [[ "${TESSERA_FUZZ_SKIP_BUILD:-0}" != 1 ]]; then
-  ${bazel} build --config=fuzz "${labels[@]}"
+  # No convenience symlinks: bazel-<name> pointing into this output base would be
+  # read as source packages by the normal build of the workspace.
+  ${bazel} build --config=fuzz --symlink_prefix=/ "${labels[@]}"
 fi
 bin="$(${bazel} info --config=fuzz bazel-bin 2>/dev/null)"
 

@@ -107,7 +107,9 @@ sanitizer_flags() {
   fi
 }
 
-# bazel_in CONFIG ARGS...: bazel in the output base of CONFIG, niced.
+# bazel_in CONFIG ARGS...: bazel in the output base of CONFIG, niced. Builds pass
+# --symlink_prefix=/: convenience symlinks (bazel-<name>) into another output base
+# would be read as source packages by the workspace's normal build.
 bazel_in() {
   local config="$1"
   shift
@@ -121,7 +123,8 @@ run_bazel() {
   local sanitizer_env
   mapfile -t sanitizer_env < <(sanitizer_flags "${config}")
   echo "sanitizers: --config=${config} $*"
-  bazel_in "${config}" test --config="${config}" --disk_cache="${disk_cache}" --jobs="${jobs}" \
+  bazel_in "${config}" test --config="${config}" --symlink_prefix=/ --disk_cache="${disk_cache}" \
+    --jobs="${jobs}" \
     --keep_going --test_tag_filters="${tag_filter}" "${sanitizer_env[@]}" \
     "${bazel_args[@]}" "$@" || failed=1
 }
@@ -130,7 +133,7 @@ run_bazel() {
 run_ci() {
   local deadline=$(( $(date +%s) + $1 ))
   disk_cache="${TESSERA_SANITIZER_DISK_CACHE:-${HOME}/.cache/tessera-bazel-asan}"
-  local common=(--config=asan --disk_cache="${disk_cache}" --jobs="${jobs}" --keep_going
+  local common=(--config=asan --symlink_prefix=/ --disk_cache="${disk_cache}" --jobs="${jobs}" --keep_going
     --test_tag_filters=-no_asan --build_tests_only)
   local left=$(( deadline - $(date +%s) ))
   echo "sanitizers: ASan+UBSan unit tests, building within ${left} s"

@@ -10,6 +10,15 @@ bash tools/install_deps.sh >/dev/null || { echo "install_deps failed"; echo "0 p
 # Tests that read ../shared find it through this variable.
 export TESSERA_SHARED_DIR="${TESSERA_SHARED_DIR:-$(cd .. && pwd)/shared}"
 
+# Convenience symlinks (bazel-*) into another output base, left by an older
+# sanitizer or fuzz build, would be read as source packages by `//...`.
+execroot="$(bazel info execution_root 2>/dev/null)"
+for link in bazel-*; do
+  if [[ -L "${link}" && -n "${execroot}" && "$(readlink "${link}")" != "${execroot}"* ]]; then
+    rm -f "${link}"
+  fi
+done
+
 LOG=$(mktemp)
 bazel test //... \
   --disk_cache="${HOME}/.cache/tessera-bazel-disk" \
