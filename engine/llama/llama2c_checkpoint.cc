@@ -7,6 +7,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "engine/model/llama_tensor_names.h"
 #include "engine/model/output_file.h"
 
 namespace tessera::llama {
@@ -82,40 +83,42 @@ std::vector<Llama2cTensorSlot> Llama2cLayout(const Llama2cConfig& c) {
   const int64_t dim = c.dim, hidden = c.hidden_dim, vocab = c.vocab_size;
   const int64_t head_size = dim / c.num_heads;
   const int64_t kv_dim = head_size * c.num_kv_heads;
+  // Slots carry llama.cpp's names, so the GGUF binding reads these files too.
+  const model::LlamaTensorNames& n = model::kLlamaCppTensorNames;
   std::vector<Llama2cTensorSlot> slots;
   auto per_layer = [&](const char* name, std::vector<int64_t> shape) {
     for (int layer = 0; layer < c.num_layers; ++layer) {
-      slots.push_back({absl::StrCat("blk.", layer, ".", name), shape});
+      slots.push_back({absl::StrCat(n.layer_prefix, layer, ".", name), shape});
     }
   };
   auto matrices = [&] {
-    per_layer("attn_q.weight", {dim, dim});
-    per_layer("attn_k.weight", {kv_dim, dim});
-    per_layer("attn_v.weight", {kv_dim, dim});
-    per_layer("attn_output.weight", {dim, dim});
+    per_layer(n.q, {dim, dim});
+    per_layer(n.k, {kv_dim, dim});
+    per_layer(n.v, {kv_dim, dim});
+    per_layer(n.o, {dim, dim});
   };
   if (c.version == 0) {
-    slots.push_back({"token_embd.weight", {vocab, dim}});
-    per_layer("attn_norm.weight", {dim});
+    slots.push_back({n.embedding, {vocab, dim}});
+    per_layer(n.attn_norm, {dim});
     matrices();
-    per_layer("ffn_norm.weight", {dim});
-    per_layer("ffn_gate.weight", {hidden, dim});  // w1
-    per_layer("ffn_down.weight", {dim, hidden});  // w2
-    per_layer("ffn_up.weight", {hidden, dim});    // w3
-    slots.push_back({"output_norm.weight", {dim}});
+    per_layer(n.ffn_norm, {dim});
+    per_layer(n.gate, {hidden, dim});  // w1
+    per_layer(n.down, {dim, hidden});  // w2
+    per_layer(n.up, {hidden, dim});    // w3
+    slots.push_back({n.output_norm, {dim}});
     slots.push_back({"freq_cis_real", {c.seq_len, head_size / 2}});
     slots.push_back({"freq_cis_imag", {c.seq_len, head_size / 2}});
   } else {
-    per_layer("attn_norm.weight", {dim});
-    per_layer("ffn_norm.weight", {dim});
-    slots.push_back({"output_norm.weight", {dim}});
-    slots.push_back({"token_embd.weight", {vocab, dim}});
+    per_layer(n.attn_norm, {dim});
+    per_layer(n.ffn_norm, {dim});
+    slots.push_back({n.output_norm, {dim}});
+    slots.push_back({n.embedding, {vocab, dim}});
     matrices();
-    per_layer("ffn_gate.weight", {hidden, dim});
-    per_layer("ffn_down.weight", {dim, hidden});
-    per_layer("ffn_up.weight", {hidden, dim});
+    per_layer(n.gate, {hidden, dim});
+    per_layer(n.down, {dim, hidden});
+    per_layer(n.up, {hidden, dim});
   }
-  if (!c.shared_classifier) slots.push_back({"output.weight", {vocab, dim}});
+  if (!c.shared_classifier) slots.push_back({n.output, {vocab, dim}});
   return slots;
 }
 

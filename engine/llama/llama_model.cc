@@ -149,37 +149,6 @@ void FusedMatVec(ThreadPool* pool, std::initializer_list<MatVecJob> jobs, const 
 
 }  // namespace
 
-// Where a checkpoint format keeps each weight: llama.cpp's names (GGUF and
-// llama2.c files) or Hugging Face's (safetensors directories).
-struct LlamaTensorNames {
-  const char* embedding;
-  const char* output;
-  const char* output_norm;
-  const char* layer_prefix;  // followed by the layer number and "."
-  const char* q;
-  const char* k;
-  const char* v;
-  const char* o;
-  const char* gate;
-  const char* up;
-  const char* down;
-  const char* attn_norm;
-  const char* ffn_norm;
-};
-
-constexpr LlamaTensorNames kLlamaCppNames = {
-    "token_embd.weight", "output.weight",      "output_norm.weight", "blk.",
-    "attn_q.weight",     "attn_k.weight",      "attn_v.weight",      "attn_output.weight",
-    "ffn_gate.weight",   "ffn_up.weight",      "ffn_down.weight",    "attn_norm.weight",
-    "ffn_norm.weight"};
-
-constexpr LlamaTensorNames kHuggingFaceNames = {
-    "model.embed_tokens.weight", "lm_head.weight",           "model.norm.weight",
-    "model.layers.",             "self_attn.q_proj.weight",  "self_attn.k_proj.weight",
-    "self_attn.v_proj.weight",   "self_attn.o_proj.weight",  "mlp.gate_proj.weight",
-    "mlp.up_proj.weight",        "mlp.down_proj.weight",     "input_layernorm.weight",
-    "post_attention_layernorm.weight"};
-
 absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const std::string& path,
                                                              LlamaLoadOptions options) {
   if (options.num_threads < 1 || options.num_threads > 256) {
@@ -262,7 +231,7 @@ absl::Status LlamaModel::LoadGguf(const std::string& path) {
   }
 
   const model::GgufFile* gguf = gguf_.get();
-  return BindTensors([gguf](absl::string_view name) { return gguf->Find(name); }, kLlamaCppNames,
+  return BindTensors([gguf](absl::string_view name) { return gguf->Find(name); }, model::kLlamaCppTensorNames,
                      /*tied_embeddings=*/true);
 }
 
@@ -294,11 +263,11 @@ absl::Status LlamaModel::LoadLlama2c(const std::string& path) {
     tokenizer_ = std::move(*loaded);
   }
   const Llama2cCheckpoint* ckpt = llama2c_.get();
-  return BindTensors([ckpt](absl::string_view name) { return ckpt->Find(name); }, kLlamaCppNames,
+  return BindTensors([ckpt](absl::string_view name) { return ckpt->Find(name); }, model::kLlamaCppTensorNames,
                      /*tied_embeddings=*/true);
 }
 
-absl::Status LlamaModel::BindTensors(const TensorFinder& find, const LlamaTensorNames& names,
+absl::Status LlamaModel::BindTensors(const TensorFinder& find, const model::LlamaTensorNames& names,
                                      bool tied_embeddings) {
   const LlamaHParams& h = hparams_;
   const int kv_dim = h.num_kv_heads * h.head_dim;
@@ -384,7 +353,7 @@ absl::Status LlamaModel::LoadHf(const std::string& path) {
 
   const model::SafetensorsCheckpoint* ckpt = safetensors_.get();
   return BindTensors([ckpt](absl::string_view name) { return ckpt->Find(name); },
-                     kHuggingFaceNames, config->tie_word_embeddings);
+                     model::kHuggingFaceTensorNames, config->tie_word_embeddings);
 }
 
 absl::Status LlamaModel::Finish(LlamaLoadOptions options) {

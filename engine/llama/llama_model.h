@@ -31,6 +31,7 @@
 #include "engine/llama/stop_sequences.h"
 #include "engine/llama/thread_pool.h"
 #include "engine/model/gguf.h"
+#include "engine/model/llama_tensor_names.h"
 #include "engine/model/safetensors.h"
 #include "engine/model/tensor.h"
 #include "engine/constrained/token_trie.h"
@@ -111,8 +112,6 @@ struct GenerationResult {
 // Called once per generated token; returning false stops generation.
 using TokenCallback = std::function<bool(const GeneratedToken&)>;
 
-// Tensor names of one checkpoint format (llama_model.cc).
-struct LlamaTensorNames;
 
 class LlamaModel;
 
@@ -214,7 +213,7 @@ class LlamaModel {
   // Binds the weights under a format's tensor names; without an output matrix
   // the embedding is used when `tied_embeddings`, else it is an error.
   absl::Status BindTensors(const std::function<const model::TensorView*(absl::string_view)>& find,
-                           const LlamaTensorNames& names, bool tied_embeddings);
+                           const model::LlamaTensorNames& names, bool tied_embeddings);
   absl::Status Finish(LlamaLoadOptions options);
 
   LlamaHParams hparams_;

@@ -17,6 +17,7 @@
 #include "common/shared_data.h"
 #include "engine/llama/llama2c_checkpoint.h"
 #include "engine/model/gguf.h"
+#include "engine/model/llama_tensor_names.h"
 #include "engine/model/model_config.h"
 #include "engine/model/safetensors.h"
 #include "engine/model/tensor.h"
@@ -245,21 +246,6 @@ absl::StatusOr<std::string> MakeRandomBert(absl::string_view shape, bool cross_e
   return dir;
 }
 
-struct LlamaNames {
-  const char* embed;
-  const char* q;
-  const char* k;
-  const char* v;
-  const char* o;
-  const char* gate;
-  const char* up;
-  const char* down;
-  const char* attn_norm;
-  const char* ffn_norm;
-  const char* final_norm;
-  const char* output;
-};
-
 // One HF-named tensor and, for GGUF, its llama.cpp name.
 struct LlamaTensor {
   RandomTensor hf;
@@ -271,27 +257,26 @@ std::vector<LlamaTensor> LlamaTensors(const LlamaConfig& c) {
   const int64_t h = c.hidden_size, inter = c.intermediate_size;
   const int64_t head_dim = h / c.num_attention_heads;
   const int64_t kv = head_dim * c.num_key_value_heads;
+  const LlamaTensorNames& hf = kHuggingFaceTensorNames;
+  const LlamaTensorNames& gg = kLlamaCppTensorNames;
   std::vector<LlamaTensor> tensors;
-  tensors.push_back({{"model.embed_tokens.weight", {c.vocab_size, h}}, "token_embd.weight"});
+  tensors.push_back({{hf.embedding, {c.vocab_size, h}}, gg.embedding});
   for (int layer = 0; layer < c.num_hidden_layers; ++layer) {
-    const std::string hf = absl::StrCat("model.layers.", layer, ".");
-    const std::string gg = absl::StrCat("blk.", layer, ".");
-    tensors.push_back({{hf + "input_layernorm.weight", {h}, Init::kNormWeight}, gg + "attn_norm.weight"});
-    tensors.push_back({{hf + "self_attn.q_proj.weight", {h, h}}, gg + "attn_q.weight",
-                       c.num_attention_heads});
-    tensors.push_back({{hf + "self_attn.k_proj.weight", {kv, h}}, gg + "attn_k.weight",
-                       c.num_key_value_heads});
-    tensors.push_back({{hf + "self_attn.v_proj.weight", {kv, h}}, gg + "attn_v.weight"});
-    tensors.push_back({{hf + "self_attn.o_proj.weight", {h, h}}, gg + "attn_output.weight"});
-    tensors.push_back({{hf + "post_attention_layernorm.weight", {h}, Init::kNormWeight},
-                       gg + "ffn_norm.weight"});
-    tensors.push_back({{hf + "mlp.gate_proj.weight", {inter, h}}, gg + "ffn_gate.weight"});
-    tensors.push_back({{hf + "mlp.up_proj.weight", {inter, h}}, gg + "ffn_up.weight"});
-    tensors.push_back({{hf + "mlp.down_proj.weight", {h, inter}}, gg + "ffn_down.weight"});
+    const std::string hp = absl::StrCat(hf.layer_prefix, layer, ".");
+    const std::string gp = absl::StrCat(gg.layer_prefix, layer, ".");
+    tensors.push_back({{hp + hf.attn_norm, {h}, Init::kNormWeight}, gp + gg.attn_norm});
+    tensors.push_back({{hp + hf.q, {h, h}}, gp + gg.q, c.num_attention_heads});
+    tensors.push_back({{hp + hf.k, {kv, h}}, gp + gg.k, c.num_key_value_heads});
+    tensors.push_back({{hp + hf.v, {kv, h}}, gp + gg.v});
+    tensors.push_back({{hp + hf.o, {h, h}}, gp + gg.o});
+    tensors.push_back({{hp + hf.ffn_norm, {h}, Init::kNormWeight}, gp + gg.ffn_norm});
+    tensors.push_back({{hp + hf.gate, {inter, h}}, gp + gg.gate});
+    tensors.push_back({{hp + hf.up, {inter, h}}, gp + gg.up});
+    tensors.push_back({{hp + hf.down, {h, inter}}, gp + gg.down});
   }
-  tensors.push_back({{"model.norm.weight", {h}, Init::kNormWeight}, "output_norm.weight"});
+  tensors.push_back({{hf.output_norm, {h}, Init::kNormWeight}, gg.output_norm});
   if (!c.tie_word_embeddings) {
-    tensors.push_back({{"lm_head.weight", {c.vocab_size, h}}, "output.weight"});
+    tensors.push_back({{hf.output, {c.vocab_size, h}}, gg.output});
   }
   return tensors;
 }
