@@ -1,5 +1,8 @@
 #include "common/service_catalog.h"
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
 #include "tessera/agents/v1/agents.grpc.pb.h"
 #include "tessera/eval/v1/eval.grpc.pb.h"
 #include "tessera/gateway/v1/gateway.grpc.pb.h"
@@ -26,6 +29,17 @@ const ServiceInfo* FindService(absl::string_view name) {
     if (service.name == name) return &service;
   }
   return nullptr;
+}
+
+absl::Status CheckServiceNames(absl::Span<const std::string> names, absl::string_view source) {
+  for (const std::string& name : names) {
+    if (FindService(name) == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat(source, ": unknown service \"", name,
+                                                     "\" (want one of ",
+                                                     absl::StrJoin(ServiceNames(), ", "), ")"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 std::vector<std::string> ServiceNames() {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 
@@ -29,6 +30,11 @@ absl::Span<const ServiceInfo> TesseraServices();
 
 // The service with short name `name`, or null.
 const ServiceInfo* FindService(absl::string_view name);
+
+// OK when every name is a service's short name; otherwise INVALID_ARGUMENT
+// naming the first unknown one, where it came from (`source`, e.g. "--services")
+// and the accepted names.
+absl::Status CheckServiceNames(absl::Span<const std::string> names, absl::string_view source);
 
 // The short names of every service, or of the forwardable ones only.
 std::vector<std::string> ServiceNames();

@@ -27,6 +27,15 @@ TEST(ServiceCatalogTest, FindsByShortName) {
   EXPECT_EQ(FindService(""), nullptr);
 }
 
+TEST(ServiceCatalogTest, ChecksNamesAndSaysWhatItAccepts) {
+  EXPECT_TRUE(CheckServiceNames({"ingest", "gateway"}, "services").ok());
+  absl::Status bad = CheckServiceNames({"ingest", "retreival"}, "--services");
+  EXPECT_EQ(bad.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad.message(),
+            "--services: unknown service \"retreival\" (want one of ingest, retrieval, "
+            "generation, agents, eval, gateway)");
+}
+
 TEST(ServiceCatalogTest, TheRoutersOwnServicesAreNotForwardable) {
   EXPECT_EQ(ServiceNames(), (std::vector<std::string>{"ingest", "retrieval", "generation",
                                                       "agents", "eval", "gateway"}));

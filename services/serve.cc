@@ -10,7 +10,6 @@
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "common/logging.h"
 #include "common/service_catalog.h"
 #include "retrieval/sharding/shard_set.h"
@@ -60,13 +59,8 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags(
   if (config.services.empty()) config.services = default_services;
   if (!absl::GetFlag(FLAGS_services).empty()) {
     config.services = absl::GetFlag(FLAGS_services);
-    for (const std::string& name : config.services) {
-      if (FindService(name) == nullptr) {
-        return absl::InvalidArgumentError(absl::StrCat("--services: unknown service \"", name,
-                                                       "\" (want one of ",
-                                                       absl::StrJoin(ServiceNames(), ", "), ")"));
-      }
-    }
+    absl::Status known = CheckServiceNames(config.services, "--services");
+    if (!known.ok()) return known;
   }
   if (!absl::GetFlag(FLAGS_retrieval_shards).empty()) {
     config.retrieval_shards = absl::GetFlag(FLAGS_retrieval_shards);

@@ -6,7 +6,6 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "common/service_catalog.h"
 
 namespace tessera::services {
@@ -81,13 +80,8 @@ absl::StatusOr<ServerConfig> ParseServerConfig(const std::string& json_text,
     else return absl::InvalidArgumentError(absl::StrCat("unknown config key \"", key, "\""));
     if (!status.ok()) return status;
   }
-  for (const std::string& name : config.services) {
-    if (FindService(name) == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat("unknown service \"", name,
-                                                     "\" in services (want one of ",
-                                                     absl::StrJoin(ServiceNames(), ", "), ")"));
-    }
-  }
+  absl::Status services = CheckServiceNames(config.services, "services");
+  if (!services.ok()) return services;
   if (config.bm25_max_buffered_docs < 1 || config.bm25_max_segments < 1) {
     return absl::InvalidArgumentError(absl::StrCat(
         "bm25_max_buffered_docs (", config.bm25_max_buffered_docs, ") and bm25_max_segments (",
