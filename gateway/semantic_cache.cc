@@ -38,12 +38,28 @@ std::string ScopeOf(absl::string_view tenant, const GenerateRequest& request, bo
   return ResponseCache::MessageKey("semantic", rest, tenant);
 }
 
-// Bypass patterns match case-insensitively; errors are reported, not logged.
-RE2::Options BypassPatternOptions() {
-  RE2::Options options;
-  options.set_case_sensitive(false);
-  options.set_log_errors(false);
-  return options;
+// Checks the options and compiles the route's bypass patterns (the defaults
+// when unset): case-insensitive, errors reported (naming the pattern), not logged.
+absl::StatusOr<std::vector<std::unique_ptr<RE2>>> CompileOptions(
+    const SemanticCacheOptions& options, const std::string& path) {
+  if (!(options.threshold > 0 && options.threshold <= 1)) {
+    return Error(path + ".threshold", "must be within (0, 1]");
+  }
+  if (options.ttl <= absl::ZeroDuration()) return Error(path + ".ttl_seconds", "must be positive");
+  if (options.max_entries < 1) return Error(path + ".max_entries", "must be at least 1");
+  RE2::Options re2_options;
+  re2_options.set_case_sensitive(false);
+  re2_options.set_log_errors(false);
+  const std::vector<std::string>& patterns =
+      options.bypass_patterns.has_value() ? *options.bypass_patterns : DefaultTimeSensitivePatterns();
+  std::vector<std::unique_ptr<RE2>> compiled;
+  for (size_t i = 0; i < patterns.size(); ++i) {
+    compiled.push_back(std::make_unique<RE2>(patterns[i], re2_options));
+    if (!compiled.back()->ok()) {
+      return Error(absl::StrCat(path, ".bypass_patterns[", i, "]"), compiled.back()->error());
+    }
+  }
+  return compiled;
 }
 
 }  // namespace
@@ -59,20 +75,7 @@ const std::vector<std::string>& DefaultTimeSensitivePatterns() {
 
 absl::Status ValidateSemanticCacheOptions(const SemanticCacheOptions& options,
                                           const std::string& path) {
-  if (!(options.threshold > 0 && options.threshold <= 1)) {
-    return Error(path + ".threshold", "must be within (0, 1]");
-  }
-  if (options.ttl <= absl::ZeroDuration()) return Error(path + ".ttl_seconds", "must be positive");
-  if (options.max_entries < 1) return Error(path + ".max_entries", "must be at least 1");
-  if (options.bypass_patterns.has_value()) {
-    for (size_t i = 0; i < options.bypass_patterns->size(); ++i) {
-      RE2 pattern((*options.bypass_patterns)[i], BypassPatternOptions());
-      if (!pattern.ok()) {
-        return Error(absl::StrCat(path, ".bypass_patterns[", i, "]"), pattern.error());
-      }
-    }
-  }
-  return absl::OkStatus();
+  return CompileOptions(options, path).status();
 }
 
 absl::StatusOr<std::unique_ptr<SemanticCache>> SemanticCache::Create(
@@ -81,14 +84,10 @@ absl::StatusOr<std::unique_ptr<SemanticCache>> SemanticCache::Create(
     const Clock* clock, MetricsRegistry* metrics) {
   auto cache = std::unique_ptr<SemanticCache>(new SemanticCache(clock, metrics));
   for (auto& [route, options] : routes) {
-    absl::Status valid =
-        ValidateSemanticCacheOptions(options, absl::StrCat("routes[\"", route, "\"].semantic_cache"));
-    if (!valid.ok()) return valid;
+    auto bypass = CompileOptions(options, absl::StrCat("routes[\"", route, "\"].semantic_cache"));
+    if (!bypass.ok()) return bypass.status();
     auto state = std::make_unique<RouteState>();
-    for (const std::string& pattern :
-         options.bypass_patterns.value_or(DefaultTimeSensitivePatterns())) {
-      state->bypass.push_back(std::make_unique<RE2>(pattern, BypassPatternOptions()));
-    }
+    state->bypass = std::move(*bypass);
     state->embedder = embedder_for(options.embedding_model);
     if (state->embedder == nullptr) {
       return absl::InvalidArgumentError(
